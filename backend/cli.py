@@ -1,0 +1,194 @@
+"""The `yunjian` command: everything a person runs."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from backend.config import Settings, get_settings
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def _cluster(settings: Settings, name: str = "pg", port: int | None = None, timescaledb: bool = True,
+             fast_unsafe: bool = False):  # type: ignore[no-untyped-def]
+    from backend.platform.pgcluster import Cluster
+
+    return Cluster(var_dir=settings.var_dir, name=name, port=port or settings.pg_port, timescaledb=timescaledb,
+                   database=settings.pg_database, user=settings.pg_user, fast_unsafe=fast_unsafe)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def cli(verbose: bool) -> None:
+    """Yunjian 运监: industrial-economy operation monitoring and dispatch."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+# --- the embedded database -------------------------------------------------------------
+@cli.group()
+def db() -> None:
+    """The embedded project-local PostgreSQL + TimescaleDB cluster (data under var/)."""
+
+
+_name = click.option("--name", default="pg", show_default=True, help="Cluster folder under var/.")
+_port = click.option("--port", type=int, default=None, help="TCP port on 127.0.0.1 [default: YUNJIAN_PG_PORT].")
+
+
+@db.command("start")
+@_name
+@_port
+@click.option("--fresh", is_flag=True, help="Destroy any existing cluster of that name first.")
+@click.option("--no-timescaledb", is_flag=True, help="Plain PostgreSQL (no shared_preload_libraries).")
+@click.option("--fast-unsafe", is_flag=True, help="fsync off: only for throwaway test clusters.")
+def db_start(name: str, port: int | None, fresh: bool, no_timescaledb: bool, fast_unsafe: bool) -> None:
+    """Initialise (first time) and start the cluster; prints its URL."""
+    c = _cluster(_settings(), name, port, not no_timescaledb, fast_unsafe)
+    if fresh:
+        c.destroy()
+    c.start()
+    click.echo(c.url)
+
+
+@db.command("stop")
+@_name
+@_port
+def db_stop(name: str, port: int | None) -> None:
+    """Stop the cluster (fast shutdown)."""
+    _cluster(_settings(), name, port).stop()
+
+
+@db.command("destroy")
+@_name
+@_port
+def db_destroy(name: str, port: int | None) -> None:
+    """Stop the cluster and delete its data."""
+    _cluster(_settings(), name, port).destroy()
+
+
+@db.command("status")
+@_name
+@_port
+def db_status(name: str, port: int | None) -> None:
+    """Whether the cluster runs, where, and the TimescaleDB version."""
+    c = _cluster(_settings(), name, port)
+    if not c.running():
+        click.echo(f"stopped ({c.data_dir})")
+        sys.exit(3)
+    ts = c.psql("SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname='timescaledb'), 'absent')",
+                database=c.database)
+    click.echo(f"running: {c.url}  PostgreSQL {c.server_version()}  TimescaleDB {ts}  data {c.data_dir}")
+
+
+# --- schema and data ---------------------------------------------------------------------
+@cli.command()
+@click.option("--revision", default="heads", show_default=True)
+def migrate(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    from backend import migrate as m
+
+    m.upgrade(_settings().effective_database_url(), revision)
+
+
+@cli.command()
+@click.option("--city", "city_file", type=click.Path(exists=True, path_type=Path), default=None,
+              help="City reference file (districts, parks, industry groups), YAML. Default: Wuhai.")
+@click.option("--enterprises", "enterprises_file", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Enterprises as CSV or YAML instead of the synthetic demo set.")
+def seed(city_file: Path | None, enterprises_file: Path | None) -> None:
+    """Load the indicator catalogue, the city registry and the demo enterprises (idempotent)."""
+    from backend.db import make_engine, make_session_factory, transaction
+    from backend.seed import seed as do_seed
+
+    engine = make_engine(_settings().effective_database_url())
+    with transaction(make_session_factory(engine)) as s:
+        res = do_seed(s, city_file=city_file, enterprises_file=enterprises_file)
+    click.echo(f"seeded {res.indicators} indicators, {res.enterprises} enterprises")
+
+
+# --- processes ---------------------------------------------------------------------------
+@cli.command()
+@click.option("--host", default=None)
+@click.option("--port", type=int, default=None)
+@click.option("--workers", type=int, default=1, show_default=True)
+def api(host: str | None, port: int | None, workers: int) -> None:
+    """Serve the REST API (uvicorn)."""
+    import uvicorn
+
+    s = _settings()
+    uvicorn.run("backend.main:create_app", factory=True, host=host or s.api_host, port=port or s.api_port,
+                workers=workers, log_level="info")
+
+
+@cli.command()
+def ingest() -> None:
+    """Run the ingest worker: the scheduler with every job in ingest/jobs.py."""
+    from ingest.scheduler import run
+
+    run(_settings())
+
+
+@cli.command("detect-csv")
+@click.option("--input", "input_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--output", "output_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+def detect_csv(input_dir: Path, output_dir: Path) -> None:
+    """Run the production detector over every CSV (timestamp,value) under INPUT and write
+    timestamp,anomaly_score files mirroring the tree under OUTPUT."""
+    from backend.detection.csvrun import run_directory
+
+    n = run_directory(input_dir, output_dir)
+    click.echo(f"scored {n} files into {output_dir}")
+
+
+@cli.command()
+def demo() -> None:
+    """The whole system on the embedded default, in the foreground (Ctrl-C stops all)."""
+    from backend import migrate as m
+    from backend.db import make_engine, make_session_factory, transaction
+    from backend.platform.supervisor import Supervisor, child_env, demo_processes
+    from backend.seed import seed as do_seed
+
+    s = _settings()
+    cluster = None
+    if not s.database_url:
+        cluster = _cluster(s)
+        click.echo(f"[demo] starting the embedded PostgreSQL + TimescaleDB cluster in {cluster.link}")
+        cluster.start()
+    url = s.effective_database_url()
+    try:
+        click.echo("[demo] migrating")
+        m.upgrade(url)
+        engine = make_engine(url)
+        with transaction(make_session_factory(engine)) as session:
+            res = do_seed(session)
+        engine.dispose()
+        click.echo(f"[demo] seeded {res.indicators} indicators and {res.enterprises} enterprises")
+    except BaseException:
+        if cluster:
+            cluster.stop()
+        raise
+    specs = demo_processes(s)
+    sup = Supervisor(specs, child_env(s, url), on_exit=cluster.stop if cluster else None)
+    sup.start()
+    click.echo("\n[demo] Yunjian is running. Press Ctrl-C to stop everything.")
+    for spec in specs:
+        if spec.url:
+            click.echo(f"  {spec.name:<10} {spec.url}")
+    click.echo(f"  health     http://{s.api_host}:{s.api_port}/health")
+    click.echo(f"  database   {url}")
+    sys.exit(sup.wait())
+
+
+def main() -> None:
+    cli(prog_name="yunjian")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,334 @@
+"""Vectorised streaming core shared by every detector path.
+
+``SeriesBank`` holds the state of N series side by side in numpy arrays and
+advances all of them by one point per call.  The single-series streaming
+detector is a bank of one, and the batch path is a bank of many, so both run
+the very same arithmetic and give the same scores.
+
+Causality is structural: ``step`` sees only the current point and the state
+built from earlier points, and every statistic it uses (baselines, scales,
+tail quantiles) is read *before* it is updated with the current point.
+
+Method (details and parameters in docs/detection.md):
+
+1. Three robust baselines compete: a level (robust EWMA), a daily-seasonal
+   Holt-Winters (slot = time of day, weekday for daily data, month for
+   monthly data) and a calendar-seasonal Holt-Winters (slot = Chinese day type
+   x time of day: weekday, public holiday, 调休 make-up day, Spring Festival
+   offset by lunar date).  Updates are Huber-clipped, so an anomaly barely
+   moves a baseline.  The baseline with the smallest recent residual scale is
+   the expectation; a slot that has never been seen falls back to a simpler one.
+2. Checks turn the residual into non-negative features: spike (|z|), level
+   shift (short EWMA of z), drift (long EWMA of z), jump (first difference over
+   its robust scale), volatility (fast/slow ratio of |first difference|) and
+   stuck (-run_length * log P(no change)).
+3. Each feature is divided by the tracked upper tail quantile of its own past
+   (a likelihood-style normalisation: "how unusual is this for this series"),
+   floored so a quiet series does not turn noise into alarms.  The anomaly
+   score is r^2/(1+r^2) for r the largest ratio: 0.5 means "beyond anything
+   usual".
+4. Zero during warm-up; after the score crosses 0.5 the following
+   ``refractory`` points are damped, because one incident should raise one
+   alarm, not a stream of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from backend.detection import calendar as cal
+
+FEATURES: tuple[str, ...] = ("spike", "level_shift", "drift", "jump", "volatility", "stuck")
+N_FEATURES = len(FEATURES)
+
+DAY = 86400.0
+# Bin width floor for sub-daily slots: at most 288 slots per day.
+MIN_BIN_SECONDS = 300.0
+MAX_SLOTS_PER_DAY = 288
+KIND_SUBDAILY, KIND_DAILY, KIND_MONTHLY = 0, 1, 2
+N_SLOTS1 = MAX_SLOTS_PER_DAY
+N_SLOTS2 = cal.N_DAY_TYPES_SUBDAILY * MAX_SLOTS_PER_DAY
+# Deltas looked at before the sampling interval is fixed.
+INTERVAL_PROBE = 8
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Parameters of the production detector (see docs/detection.md).
+
+    ``warmup`` and ``refractory`` are in points; None picks a default from the
+    sampling interval once it is known.
+    """
+
+    warmup: int | None = None
+    refractory: int | None = None
+    level_alpha: float = 0.1
+    season_alpha: float = 0.3
+    scale_alpha: float = 0.02
+    huber: float = 3.0
+    short_alpha: float = 0.2
+    drift_alpha: float = 0.02
+    jump_alpha: float = 0.02
+    vol_fast: float = 0.05
+    vol_slow: float = 0.002
+    change_alpha: float = 0.002
+    tail: float = 0.995
+    tail_rate: float = 0.1
+    damp: float = 0.2
+    season_margin: float = 0.9
+    band_z: float = 3.0
+    calendar: bool = True
+    floors: tuple[float, ...] = (4.0, 2.0, 1.0, 4.0, 2.0, 9.0)
+
+
+def default_warmup(kind: int) -> int:
+    """Points scored 0 at the start: enough to see the seasonal cycle twice."""
+    return {KIND_SUBDAILY: 2 * 96, KIND_DAILY: 28, KIND_MONTHLY: 13}[kind]
+
+
+def default_refractory(kind: int) -> int:
+    """Points damped after an alarm: about two days of sub-daily data, a week daily, a quarter monthly."""
+    return {KIND_SUBDAILY: 200, KIND_DAILY: 7, KIND_MONTHLY: 3}[kind]
+
+
+@dataclass(frozen=True)
+class StepOutput:
+    """Per-series output of one step; arrays of shape (n,)."""
+
+    score: np.ndarray
+    expected: np.ndarray
+    scale: np.ndarray
+    ratios: np.ndarray  # (n, N_FEATURES) feature / tail quantile
+    warm: np.ndarray  # bool: past warm-up
+
+
+def _state(n: int, cfg: DetectorConfig) -> dict[str, np.ndarray]:
+    f = np.zeros
+    nan = np.full(n, np.nan)
+    return {
+        "n": f(n, dtype=np.int64),
+        "last_t": nan.copy(),
+        "last_x": nan.copy(),
+        "dtmin": np.full(n, np.inf),
+        "ndt": f(n, dtype=np.int64),
+        "dt": nan.copy(),
+        "kind": np.full(n, -1, dtype=np.int64),
+        "warmup": np.full(n, -1, dtype=np.int64),
+        "refr": np.full(n, -1, dtype=np.int64),
+        "lvl": np.full((n, 3), np.nan),
+        "sc": np.full((n, 3), np.nan),
+        "nsc": f((n, 3), dtype=np.int64),
+        "s1": f((n, N_SLOTS1)),
+        "c1": f((n, N_SLOTS1), dtype=np.int64),
+        "s2": f((n, N_SLOTS2)),
+        "c2": f((n, N_SLOTS2), dtype=np.int64),
+        "zs": f(n),
+        "zd": f(n),
+        "sdx": nan.copy(),
+        "vf": f(n),
+        "vs": f(n),
+        "pchg": np.full(n, 0.5),
+        "run": f(n, dtype=np.int64),
+        "logq": np.tile(np.log(np.asarray(cfg.floors, dtype=float)), (n, 1)),
+        "last_fire": np.full(n, -(10**9), dtype=np.int64),
+        "warmup_override": np.full(n, -1, dtype=np.int64),
+    }
+
+
+def _day_types(days: np.ndarray, daily: np.ndarray, use_calendar: bool) -> np.ndarray:
+    """Day type per series; weekday when the calendar is off."""
+    dow = (days + 3) % 7
+    if not use_calendar:
+        return dow
+    out = dow.copy()
+    for i, (d, is_daily) in enumerate(zip(days.tolist(), daily.tolist(), strict=True)):
+        out[i] = cal.day_type(int(d), bool(is_daily))
+    return out
+
+
+class SeriesBank:
+    """Streaming state of N series; ``step`` advances every series by one point."""
+
+    def __init__(self, n: int, config: DetectorConfig | None = None, warmup: np.ndarray | None = None) -> None:
+        """``warmup`` optionally overrides the warm-up length per series (points)."""
+        self.n = n
+        self.cfg = config or DetectorConfig()
+        self.st = _state(n, self.cfg)
+        if warmup is not None:
+            self.st["warmup_override"] = np.asarray(warmup, dtype=np.int64).copy()
+
+    def step(self, t: np.ndarray, x: np.ndarray) -> StepOutput:
+        """Score one point per series (t in epoch seconds of wall-clock time, x finite values).
+
+        Series whose x is not finite keep their state untouched and score 0.
+        """
+        t = np.asarray(t, dtype=float)
+        x = np.asarray(x, dtype=float)
+        ok = np.isfinite(x) & np.isfinite(t)
+        if ok.all():
+            return _step(self.st, self.cfg, t, x)
+        idx = np.flatnonzero(ok)
+        score = np.zeros(self.n)
+        expected = np.full(self.n, np.nan)
+        scale = np.full(self.n, np.nan)
+        ratios = np.zeros((self.n, N_FEATURES))
+        warm = np.zeros(self.n, dtype=bool)
+        if len(idx):
+            sub = {k: v[idx] for k, v in self.st.items()}
+            out = _step(sub, self.cfg, t[idx], x[idx])
+            for k, v in sub.items():
+                self.st[k][idx] = v
+            score[idx], expected[idx], scale[idx] = out.score, out.expected, out.scale
+            ratios[idx], warm[idx] = out.ratios, out.warm
+        return StepOutput(score, expected, scale, ratios, warm)
+
+
+def _slots(
+    st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Slots for time t: daily model, calendar model as predicted, calendar model as learned.
+
+    The predicted calendar slot falls back to the plain weekday slot while the
+    learned one (say, a first holiday) has never been seen.
+    """
+    kind = st["kind"]
+    days = np.floor(t / DAY).astype(np.int64)
+    dow = (days + 3) % 7
+    bw = np.maximum(st["dt"], MIN_BIN_SECONDS)
+    spd = np.minimum(np.round(DAY / bw), MAX_SLOTS_PER_DAY).astype(np.int64)
+    tod = np.minimum(np.floor((t - days * DAY) / bw).astype(np.int64), spd - 1)
+    dtype_ = _day_types(days, kind == KIND_DAILY, cfg.calendar)
+    months = t.astype("datetime64[s]").astype("datetime64[M]").astype(np.int64)
+    month = months % 12
+    sf = np.zeros(len(t), dtype=np.int64)
+    if cfg.calendar:
+        for i in np.flatnonzero(kind == KIND_MONTHLY).tolist():
+            sf[i] = cal.spring_festival_in_month(int(1970 + months[i] // 12), int(month[i] + 1))
+    slot1 = np.where(kind == KIND_SUBDAILY, tod, np.where(kind == KIND_DAILY, dow, month))
+    slot2 = np.where(
+        kind == KIND_SUBDAILY,
+        dtype_ * spd + tod,
+        np.where(kind == KIND_DAILY, dtype_, month + 12 * sf),
+    )
+    # A calendar slot never seen before (a first holiday) falls back to the plain weekday slot.
+    plain = np.where(kind == KIND_SUBDAILY, dow * spd + tod, np.where(kind == KIND_DAILY, dow, month))
+    rows = np.arange(len(t))
+    pred2 = np.where(st["c2"][rows, slot2] > 0, slot2, plain)
+    return slot1, pred2, slot2
+
+
+def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.ndarray) -> StepOutput:
+    m = len(x)
+    rows = np.arange(m)
+    first = st["n"] == 0
+    # --- sampling interval (fixed after INTERVAL_PROBE deltas) ----------------
+    delta = t - st["last_t"]
+    probing = np.isnan(st["dt"]) & ~first
+    good = probing & (delta > 0)
+    st["dtmin"] = np.where(good, np.minimum(st["dtmin"], delta), st["dtmin"])
+    st["ndt"] = st["ndt"] + good
+    fix = probing & (st["ndt"] >= INTERVAL_PROBE) & np.isfinite(st["dtmin"])
+    if fix.any():
+        dtv = st["dtmin"]
+        kind = np.where(dtv < 0.9 * DAY, KIND_SUBDAILY, np.where(dtv < 20 * DAY, KIND_DAILY, KIND_MONTHLY))
+        st["dt"] = np.where(fix, dtv, st["dt"])
+        st["kind"] = np.where(fix, kind, st["kind"])
+        wu = np.array([default_warmup(int(k)) for k in kind]) if cfg.warmup is None else cfg.warmup
+        rf = np.array([default_refractory(int(k)) for k in kind]) if cfg.refractory is None else cfg.refractory
+        wu = np.where(st["warmup_override"] >= 0, st["warmup_override"], wu)
+        st["warmup"] = np.where(fix, wu, st["warmup"])
+        st["refr"] = np.where(fix, rf, st["refr"])
+    seasonal = st["kind"] >= 0
+    # --- baselines: expectation and residual per model ------------------------
+    lvl = np.where(np.isnan(st["lvl"]), x[:, None], st["lvl"])
+    if seasonal.any():
+        slot1, slot2, true2 = (np.where(seasonal, s, 0) for s in _slots(st, cfg, t))
+    else:
+        slot1 = slot2 = true2 = np.zeros(m, dtype=np.int64)
+    seen1 = seasonal & (st["c1"][rows, slot1] > 0)
+    seen2 = seasonal & (st["c2"][rows, slot2] > 0)
+    season = np.stack(
+        [np.zeros(m), np.where(seen1, st["s1"][rows, slot1], 0.0), np.where(seen2, st["s2"][rows, slot2], 0.0)],
+        axis=1,
+    )
+    usable = np.stack([np.ones(m, dtype=bool), seen1, seen2], axis=1)
+    expect = lvl + season
+    resid = x[:, None] - expect
+    sc = st["sc"]
+    floor = 0.01 * np.where(np.isfinite(st["sdx"]), st["sdx"], 0.0) + 1e-9 * (1.0 + np.abs(x))
+    scale = np.maximum(np.where(np.isfinite(sc), sc, np.inf), floor[:, None])
+    # The seasonal models must have settled (20 scored residuals) and beat the
+    # level by a margin, so a noise series is not forced into a seasonal shape.
+    eligible = usable & (st["nsc"] >= 20)
+    eligible[:, 0] = True
+    penalty = np.array([1.0, 1.0 / cfg.season_margin, 1.0 / cfg.season_margin**2])
+    rank = np.where(eligible, np.where(np.isfinite(scale), scale, 1e300) * penalty, np.inf)
+    best = np.argmin(rank, axis=1)
+    r_best = resid[rows, best]
+    s_best = scale[rows, best]
+    if not np.isfinite(s_best).all():
+        s_best = np.where(np.isfinite(s_best), s_best, np.abs(r_best) + floor)
+    z = r_best / s_best
+    exp_best = expect[rows, best]
+    # --- features ---------------------------------------------------------------
+    zs = (1 - cfg.short_alpha) * st["zs"] + cfg.short_alpha * z
+    zd = (1 - cfg.drift_alpha) * st["zd"] + cfg.drift_alpha * np.clip(z, -cfg.huber, cfg.huber)
+    dx = np.where(first, 0.0, x - st["last_x"])
+    adx = np.abs(dx)
+    sdx = st["sdx"]
+    jump = np.where(np.isfinite(sdx), adx / np.maximum(np.nan_to_num(sdx, nan=0.0), floor), 0.0)
+    vf = np.where(first, 0.0, (1 - cfg.vol_fast) * st["vf"] + cfg.vol_fast * adx)
+    vs = np.where(first, 0.0, (1 - cfg.vol_slow) * st["vs"] + cfg.vol_slow * adx)
+    vol = vf / np.maximum(vs, floor)
+    changed = adx > 1e-12 * (1.0 + np.abs(x))
+    run = np.where(changed | first, 0, st["run"] + 1)
+    pchg = st["pchg"]
+    stuck = -run * np.log1p(-np.minimum(pchg, 0.999))
+    feats = np.stack([np.abs(z), np.abs(zs), np.abs(zd), jump, vol, stuck], axis=1)
+    floors = np.asarray(cfg.floors)
+    q = np.maximum(np.exp(st["logq"]), floors)
+    ratios = feats / q
+    raw = ratios.max(axis=1)
+    score = raw * raw / (1.0 + raw * raw)
+    warm = (st["warmup"] >= 0) & (st["n"] >= st["warmup"])
+    score = np.where(warm, score, 0.0)
+    in_refr = (st["n"] - st["last_fire"]) < st["refr"]
+    fire = (score >= 0.5) & ~in_refr
+    score = np.where(in_refr, score * cfg.damp, score)
+    # --- state updates (after scoring: nothing above used the current point) ----
+    st["last_fire"] = np.where(fire, st["n"], st["last_fire"])
+    up = feats > q
+    st["logq"] = st["logq"] + cfg.tail_rate * np.where(up, cfg.tail, -(1 - cfg.tail))
+    st["zs"], st["zd"], st["vf"], st["vs"], st["run"] = zs, zd, vf, vs, run
+    st["pchg"] = np.where(first, pchg, (1 - cfg.change_alpha) * pchg + cfg.change_alpha * changed)
+    clip_dx = np.where(np.isfinite(sdx), np.minimum(adx, cfg.huber * np.nan_to_num(sdx, nan=0.0)), adx)
+    st["sdx"] = np.where(
+        first, np.nan, np.where(np.isfinite(sdx), (1 - cfg.jump_alpha) * np.nan_to_num(sdx) + cfg.jump_alpha * clip_dx, adx)
+    )
+    lim = cfg.huber * np.where(np.isfinite(sc), sc, np.inf)
+    rc = np.clip(resid, -lim, lim)
+    scored = usable & ~first[:, None]
+    new_sc = np.where(np.isfinite(sc), sc + cfg.scale_alpha * (np.minimum(np.abs(resid), lim) - sc), np.abs(resid))
+    st["sc"] = np.where(scored, new_sc, sc)
+    st["nsc"] = st["nsc"] + scored
+    # Level of each model moves by the clipped residual; a seasonal model whose
+    # slot is unseen keeps its level and initialises the slot instead.
+    new_lvl = lvl + cfg.level_alpha * rc
+    new_lvl[:, 1] = np.where(seen1 | ~seasonal, new_lvl[:, 1], lvl[:, 1])
+    new_lvl[:, 2] = np.where(seen2 | ~seasonal, new_lvl[:, 2], lvl[:, 2])
+    st["lvl"] = new_lvl
+    if seasonal.any():
+        idx = np.flatnonzero(seasonal)
+        for key_s, key_c, slot, col in (("s1", "c1", slot1, 1), ("s2", "c2", true2, 2)):
+            dev = x - new_lvl[:, col]
+            seen = st[key_c][rows, slot] > 0
+            old = st[key_s][rows, slot]
+            rc_s = np.clip(dev - old, -lim[:, col], lim[:, col])
+            upd = np.where(seen, old + cfg.season_alpha * rc_s, dev)
+            st[key_s][idx, slot[idx]] = upd[idx]
+            st[key_c][idx, slot[idx]] += 1
+    st["n"] = st["n"] + 1
+    st["last_t"], st["last_x"] = t, x
+    return StepOutput(score, exp_best, s_best, ratios, warm)

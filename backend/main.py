@@ -1,0 +1,49 @@
+"""The FastAPI application factory. Nothing is built at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from backend.config import Settings, get_settings
+from backend.db import make_engine, make_session_factory
+from backend.health import service as health_service
+from backend.health.router import router as health_router
+from backend.migrate import head_revisions
+
+log = logging.getLogger("yunjian.api")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = settings.effective_database_url()
+        engine = make_engine(url)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.session_factory = make_session_factory(engine)
+        app.state.migration_heads = head_revisions(url)
+        try:
+            with app.state.session_factory() as session:
+                from backend.health.repository import timescaledb_facts
+
+                if timescaledb_facts(session)[0] is None:
+                    log.warning(health_service.NO_TIMESCALEDB_WARNING)
+        except Exception as exc:  # the API still starts; /health reports the database as down
+            log.warning("database not reachable at start: %s", exc)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Yunjian 运监 API",
+        version="0.1.0",
+        description="Industrial-economy operation monitoring and dispatch for Wuhai (乌海市工业经济运行监测调度).",
+        lifespan=lifespan,
+    )
+    app.include_router(health_router)
+    return app

@@ -1,0 +1,35 @@
+"""`yunjian seed`: the catalogue, the city's reference registry and the demo enterprises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from backend.catalogue import service as catalogue_service
+from backend.registry import demo
+from backend.registry import service as registry_service
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    indicators: int
+    enterprises: int
+
+
+def seed(session: Session, *, city_file: Path | None = None, enterprises_file: Path | None = None,
+         demo_enterprises: bool = True) -> SeedResult:
+    """Idempotent: running it twice leaves the same rows."""
+    indicators = catalogue_service.sync_catalogue(session)
+    registry_service.load_reference(session, city_file or registry_service.WUHAI_FILE)
+    specs: list[demo.EnterpriseSpec] = []
+    if enterprises_file is not None:
+        if enterprises_file.suffix.lower() == ".csv":
+            specs = registry_service.read_enterprises_csv(enterprises_file)
+        else:
+            specs = registry_service.read_enterprises_yaml(enterprises_file)
+    elif demo_enterprises:
+        specs = demo.demo_enterprises()
+    registry_service.upsert_enterprises(session, specs)
+    return SeedResult(indicators, len(specs))
