@@ -74,8 +74,7 @@ class DetectorConfig:
     vol_fast: float = 0.05
     vol_slow: float = 0.002
     change_alpha: float = 0.002
-    tail: float = 0.995
-    tail_rate: float = 0.1
+    tail_halflife: int | None = None
     damp: float = 0.2
     season_margin: float = 0.9
     band_z: float = 3.0
@@ -91,6 +90,11 @@ def default_warmup(kind: int) -> int:
 def default_refractory(kind: int) -> int:
     """Points damped after an alarm: about two days of sub-daily data, a week daily, a quarter monthly."""
     return {KIND_SUBDAILY: 200, KIND_DAILY: 7, KIND_MONTHLY: 3}[kind]
+
+
+def default_halflife(kind: int) -> int:
+    """Half-life (points) of the remembered feature maxima: a week of 5-minute data, half a year daily, two years monthly."""
+    return {KIND_SUBDAILY: 2000, KIND_DAILY: 180, KIND_MONTHLY: 24}[kind]
 
 
 @dataclass(frozen=True)
@@ -126,12 +130,15 @@ def _state(n: int, cfg: DetectorConfig) -> dict[str, np.ndarray]:
         "c2": f((n, N_SLOTS2), dtype=np.int64),
         "zs": f(n),
         "zd": f(n),
-        "sdx": nan.copy(),
-        "vf": f(n),
-        "vs": f(n),
+        "vf": f((n, 3)),
+        "vs": f((n, 3)),
         "pchg": np.full(n, 0.5),
         "run": f(n, dtype=np.int64),
-        "logq": np.tile(np.log(np.asarray(cfg.floors, dtype=float)), (n, 1)),
+        "env": np.tile(np.asarray(cfg.floors, dtype=float), (n, 1)),
+        "halflife": np.full(n, -1, dtype=np.int64),
+        "gdev": f(n),
+        "last_r": np.full((n, 3), np.nan),
+        "sdr": np.full((n, 3), np.nan),
         "last_fire": np.full(n, -(10**9), dtype=np.int64),
         "warmup_override": np.full(n, -1, dtype=np.int64),
     }
@@ -240,6 +247,8 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.n
         wu = np.where(st["warmup_override"] >= 0, st["warmup_override"], wu)
         st["warmup"] = np.where(fix, wu, st["warmup"])
         st["refr"] = np.where(fix, rf, st["refr"])
+        hl = np.array([default_halflife(int(k)) for k in kind]) if cfg.tail_halflife is None else cfg.tail_halflife
+        st["halflife"] = np.where(fix, hl, st["halflife"])
     seasonal = st["kind"] >= 0
     # --- baselines: expectation and residual per model ------------------------
     lvl = np.where(np.isnan(st["lvl"]), x[:, None], st["lvl"])
@@ -257,7 +266,10 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.n
     expect = lvl + season
     resid = x[:, None] - expect
     sc = st["sc"]
-    floor = 0.01 * np.where(np.isfinite(st["sdx"]), st["sdx"], 0.0) + 1e-9 * (1.0 + np.abs(x))
+    # Scale floor: a tiny fraction of the series' own spread, so a noise-free
+    # series cannot turn rounding error into an infinite z.
+    gdev = np.where(first, 0.0, st["gdev"])
+    floor = 1e-3 * gdev + 1e-9 * (1.0 + np.abs(x))
     scale = np.maximum(np.where(np.isfinite(sc), sc, np.inf), floor[:, None])
     # The seasonal models must have settled (20 scored residuals) and beat the
     # level by a margin, so a noise series is not forced into a seasonal shape.
@@ -268,28 +280,32 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.n
     best = np.argmin(rank, axis=1)
     r_best = resid[rows, best]
     s_best = scale[rows, best]
-    if not np.isfinite(s_best).all():
-        s_best = np.where(np.isfinite(s_best), s_best, np.abs(r_best) + floor)
+    s_best = np.where(np.isfinite(s_best), s_best, np.abs(r_best) + floor)
     z = r_best / s_best
     exp_best = expect[rows, best]
     # --- features ---------------------------------------------------------------
     zs = (1 - cfg.short_alpha) * st["zs"] + cfg.short_alpha * z
     zd = (1 - cfg.drift_alpha) * st["zd"] + cfg.drift_alpha * np.clip(z, -cfg.huber, cfg.huber)
-    dx = np.where(first, 0.0, x - st["last_x"])
-    adx = np.abs(dx)
-    sdx = st["sdx"]
-    jump = np.where(np.isfinite(sdx), adx / np.maximum(np.nan_to_num(sdx, nan=0.0), floor), 0.0)
-    vf = np.where(first, 0.0, (1 - cfg.vol_fast) * st["vf"] + cfg.vol_fast * adx)
-    vs = np.where(first, 0.0, (1 - cfg.vol_slow) * st["vs"] + cfg.vol_slow * adx)
-    vol = vf / np.maximum(vs, floor)
+    # Differences of each model's residual: a raw first difference would fire on
+    # every daily ramp of a seasonal series.
+    dr = np.where(np.isnan(st["last_r"]), 0.0, resid - st["last_r"])
+    adr = np.abs(dr)
+    sdr = st["sdr"]
+    sdr_ok = np.isfinite(sdr)
+    jump_all = np.where(sdr_ok, adr / np.maximum(np.nan_to_num(sdr), floor[:, None]), 0.0)
+    jump = jump_all[rows, best]
+    vf = np.where(sdr_ok, (1 - cfg.vol_fast) * st["vf"] + cfg.vol_fast * adr, adr)
+    vs = np.where(sdr_ok, (1 - cfg.vol_slow) * st["vs"] + cfg.vol_slow * adr, adr)
+    vol = vf[rows, best] / np.maximum(vs[rows, best], floor)
+    adx = np.where(first, 0.0, np.abs(x - st["last_x"]))
     changed = adx > 1e-12 * (1.0 + np.abs(x))
     run = np.where(changed | first, 0, st["run"] + 1)
     pchg = st["pchg"]
     stuck = -run * np.log1p(-np.minimum(pchg, 0.999))
     feats = np.stack([np.abs(z), np.abs(zs), np.abs(zd), jump, vol, stuck], axis=1)
     floors = np.asarray(cfg.floors)
-    q = np.maximum(np.exp(st["logq"]), floors)
-    ratios = feats / q
+    env = np.maximum(st["env"], floors)
+    ratios = feats / env
     raw = ratios.max(axis=1)
     score = raw * raw / (1.0 + raw * raw)
     warm = (st["warmup"] >= 0) & (st["n"] >= st["warmup"])
@@ -299,14 +315,15 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.n
     score = np.where(in_refr, score * cfg.damp, score)
     # --- state updates (after scoring: nothing above used the current point) ----
     st["last_fire"] = np.where(fire, st["n"], st["last_fire"])
-    up = feats > q
-    st["logq"] = st["logq"] + cfg.tail_rate * np.where(up, cfg.tail, -(1 - cfg.tail))
+    decay = np.where(st["halflife"] > 0, 0.5 ** (1.0 / np.maximum(st["halflife"], 1)), 1.0)
+    st["env"] = np.maximum(feats, st["env"] * decay[:, None])
     st["zs"], st["zd"], st["vf"], st["vs"], st["run"] = zs, zd, vf, vs, run
     st["pchg"] = np.where(first, pchg, (1 - cfg.change_alpha) * pchg + cfg.change_alpha * changed)
-    clip_dx = np.where(np.isfinite(sdx), np.minimum(adx, cfg.huber * np.nan_to_num(sdx, nan=0.0)), adx)
-    st["sdx"] = np.where(
-        first, np.nan, np.where(np.isfinite(sdx), (1 - cfg.jump_alpha) * np.nan_to_num(sdx) + cfg.jump_alpha * clip_dx, adx)
-    )
+    clip_dr = np.where(sdr_ok, np.minimum(adr, cfg.huber * np.nan_to_num(sdr)), adr)
+    has_r = ~np.isnan(st["last_r"])
+    st["sdr"] = np.where(has_r, np.where(sdr_ok, (1 - cfg.jump_alpha) * np.nan_to_num(sdr) + cfg.jump_alpha * clip_dr, adr), np.nan)
+    st["last_r"] = np.where(usable, resid, np.nan)
+    st["gdev"] = np.where(first, 0.0, gdev + cfg.scale_alpha * (np.abs(x - lvl[:, 0]) - gdev))
     lim = cfg.huber * np.where(np.isfinite(sc), sc, np.inf)
     rc = np.clip(resid, -lim, lim)
     scored = usable & ~first[:, None]
