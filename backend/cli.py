@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from backend.config import Settings, get_settings
+from backend.platform.pgcluster import Cluster
 
 
 def _settings() -> Settings:
@@ -16,8 +17,7 @@ def _settings() -> Settings:
 
 
 def _cluster(settings: Settings, name: str = "pg", port: int | None = None, timescaledb: bool = True,
-             fast_unsafe: bool = False):  # type: ignore[no-untyped-def]
-    from backend.platform.pgcluster import Cluster
+             fast_unsafe: bool = False) -> Cluster:
 
     return Cluster(var_dir=settings.var_dir, name=name, port=port or settings.pg_port, timescaledb=timescaledb,
                    database=settings.pg_database, user=settings.pg_user, fast_unsafe=fast_unsafe)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
@@ -35,7 +35,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         "connect_args": {"options": "-c timezone=UTC"},
     }
     opts.update(kwargs)
-    return create_engine(url, **opts)  # type: ignore[arg-type]
+    return create_engine(url, **opts)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -75,6 +75,8 @@ class DetectorConfig:
     vol_slow: float = 0.002
     change_alpha: float = 0.002
     tail_halflife: int | None = None
+    norm: str = "envelope"
+    tail_sigmas: float = 4.0
     damp: float = 0.2
     season_margin: float = 0.9
     band_z: float = 3.0
@@ -137,9 +139,11 @@ def _state(n: int, cfg: DetectorConfig) -> dict[str, np.ndarray]:
         "env": np.tile(np.asarray(cfg.floors, dtype=float), (n, 1)),
         "halflife": np.full(n, -1, dtype=np.int64),
         "gdev": f(n),
+        "fm": f((n, N_FEATURES)),
+        "fv": np.ones((n, N_FEATURES)),
         "last_r": np.full((n, 3), np.nan),
         "sdr": np.full((n, 3), np.nan),
-        "last_fire": np.full(n, -(10**9), dtype=np.int64),
+        "recent": f(n),
         "warmup_override": np.full(n, -1, dtype=np.int64),
     }
 
@@ -304,19 +308,36 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.n
     stuck = -run * np.log1p(-np.minimum(pchg, 0.999))
     feats = np.stack([np.abs(z), np.abs(zs), np.abs(zd), jump, vol, stuck], axis=1)
     floors = np.asarray(cfg.floors)
-    env = np.maximum(st["env"], floors)
-    ratios = feats / env
+    if cfg.norm == "likelihood":
+        # Tail position of log(1+feature) against its own running mean and
+        # deviation; ratio 1 means ``cfg.tail_sigmas`` deviations above usual.
+        u = np.log1p(feats)
+        fm, fsd = st["fm"], np.sqrt(st["fv"])
+        ratios = np.maximum(u - fm, 0.0) / (cfg.tail_sigmas * np.maximum(fsd, 0.05)) * (feats >= floors)
+    else:
+        env = np.maximum(st["env"], floors)
+        ratios = feats / env
     raw = ratios.max(axis=1)
     score = raw * raw / (1.0 + raw * raw)
     warm = (st["warmup"] >= 0) & (st["n"] >= st["warmup"])
     score = np.where(warm, score, 0.0)
-    in_refr = (st["n"] - st["last_fire"]) < st["refr"]
-    fire = (score >= 0.5) & ~in_refr
-    score = np.where(in_refr, score * cfg.damp, score)
+    # Only a new high of the recent (decaying) maximum passes undamped: an
+    # episode then raises one alarm at its onset, whatever threshold is used,
+    # and again only if it clearly escalates.
+    recent = st["recent"]
+    fresh = score > recent
+    out = np.where(fresh, score, score * cfg.damp)
+    rdecay = np.where(st["refr"] > 0, 0.5 ** (1.0 / np.maximum(st["refr"], 1)), 0.0)
     # --- state updates (after scoring: nothing above used the current point) ----
-    st["last_fire"] = np.where(fire, st["n"], st["last_fire"])
+    st["recent"] = np.maximum(score, recent * rdecay)
     decay = np.where(st["halflife"] > 0, 0.5 ** (1.0 / np.maximum(st["halflife"], 1)), 1.0)
     st["env"] = np.maximum(feats, st["env"] * decay[:, None])
+    if cfg.norm == "likelihood":
+        a_t = np.where(st["halflife"] > 0, 1.0 / np.maximum(st["halflife"], 1), 0.05)[:, None]
+        dev = u - fm
+        lim_u = 3.0 * np.maximum(fsd, 0.05)
+        st["fm"] = fm + a_t * np.clip(dev, -lim_u, lim_u)
+        st["fv"] = st["fv"] + a_t * (np.minimum(dev * dev, lim_u * lim_u) - st["fv"])
     st["zs"], st["zd"], st["vf"], st["vs"], st["run"] = zs, zd, vf, vs, run
     st["pchg"] = np.where(first, pchg, (1 - cfg.change_alpha) * pchg + cfg.change_alpha * changed)
     clip_dr = np.where(sdr_ok, np.minimum(adr, cfg.huber * np.nan_to_num(sdr)), adr)
@@ -348,4 +369,4 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.n
             st[key_c][idx, slot[idx]] += 1
     st["n"] = st["n"] + 1
     st["last_t"], st["last_x"] = t, x
-    return StepOutput(score, exp_best, s_best, ratios, warm)
+    return StepOutput(out, exp_best, s_best, ratios, warm)

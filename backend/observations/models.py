@@ -21,6 +21,7 @@ from sqlalchemy import (
     DateTime,
     Double,
     ForeignKey,
+    Index,
     Integer,
     SmallInteger,
     String,
@@ -65,6 +66,7 @@ class PeriodObservation(_ObservationColumns, Base):
 
 class ObservationRevision(Base):
     __tablename__ = "observation_revision"
+    __table_args__ = (Index("ix_observation_revision_series_time", "series_id", "time"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     table_name: Mapped[str] = mapped_column(String(32))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import psycopg
 from sqlalchemy import select, text
@@ -46,7 +46,7 @@ class WriteResult:
         return self.inserted + self.updated
 
 
-def _driver(session: Session) -> psycopg.Connection[object]:
+def _driver(session: Session) -> psycopg.Connection[Any]:
     conn = session.connection().connection.driver_connection
     assert isinstance(conn, psycopg.Connection)
     return conn
@@ -87,7 +87,12 @@ def write_observations(session: Session, rows: Sequence[ObservationRow], table: 
             for r in rows:
                 cp.write_row((r.series_id, r.time, r.value, r.source, r.quality))
         cur.execute("SELECT min(time), max(time), count(*), count(DISTINCT (series_id, time)) FROM obs_stage")
-        tmin, tmax, n, distinct = cur.fetchone()  # type: ignore[misc]
+        stats = cur.fetchone()
+        assert stats is not None
+        tmin: datetime = stats[0]
+        tmax: datetime = stats[1]
+        n: int = stats[2]
+        distinct: int = stats[3]
         # Literal time bounds let TimescaleDB exclude chunks at plan time.
         bounds = {"tmin": tmin, "tmax": tmax, "tz": tz}
         cur.execute("""
@@ -122,7 +127,7 @@ def write_observations(session: Session, rows: Sequence[ObservationRow], table: 
                        unchanged=distinct - changed, duplicates_in_batch=n - distinct)
 
 
-def _refresh_rollups(cur: psycopg.Cursor[object], table: str, bounds: dict[str, object]) -> None:
+def _refresh_rollups(cur: psycopg.Cursor[Any], table: str, bounds: dict[str, object]) -> None:
     """Recompute the daily buckets (local days) touched by obs_changed, then their months."""
     cur.execute("""
         CREATE TEMP TABLE IF NOT EXISTS obs_days (series_id int, day date, PRIMARY KEY (series_id, day))

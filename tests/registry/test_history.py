@@ -52,11 +52,10 @@ def test_the_database_refuses_overlapping_versions(db_session: Session):
     ent = repo.get_enterprise_by_uscc(db_session, spec.uscc)
     assert ent is not None
     district = repo.district_ids_by_code(db_session)["150302"]
-    with pytest.raises(IntegrityError):
-        with db_session.begin_nested():
-            db_session.execute(text(
-                "INSERT INTO enterprise_version (enterprise_id, valid_from, district_id, industry_code, industry_group) "
-                "VALUES (:e, '2024-01-01', :d, '0610', 'coal_mining')"), {"e": ent.id, "d": district})
+    with pytest.raises(IntegrityError), db_session.begin_nested():
+        db_session.execute(text(
+            "INSERT INTO enterprise_version (enterprise_id, valid_from, district_id, industry_code, industry_group) "
+            "VALUES (:e, '2024-01-01', :d, '0610', 'coal_mining')"), {"e": ent.id, "d": district})
 
 
 def test_uscc_check_character_is_validated():

@@ -1,0 +1,1 @@
+"""Series and aggregates over the rollups: hierarchy, buckets, period comparisons."""

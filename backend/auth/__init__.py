@@ -1,0 +1,1 @@
+"""Authentication and authorisation: users, roles, district scope, sessions, API keys, audit log."""

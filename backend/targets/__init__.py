@@ -1,0 +1,1 @@
+"""Annual district targets and progress against them."""
