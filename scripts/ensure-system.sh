@@ -92,4 +92,5 @@ elif [ "$PGV" = 15 ]; then
 else
   die "postgresql-$PGV-timescaledb is installed but its control file is missing"
 fi
+mkdir -p "$ROOT/var"
 echo "/usr/lib/postgresql/$PGV/bin" > "$ROOT/var/pg_bindir"

@@ -39,7 +39,9 @@ def _load(path: Path) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     return df["timestamp"], secs, values
 
 
-def score_arrays(series: list[tuple[np.ndarray, np.ndarray]], config: DetectorConfig | None = None) -> list[np.ndarray]:
+def score_arrays(
+    series: list[tuple[np.ndarray, np.ndarray]], config: DetectorConfig | None = None
+) -> list[np.ndarray]:
     """Anomaly scores for several (epoch seconds, values) series, each in time order.
 
     The series run side by side in one SeriesBank (one step per row index), which

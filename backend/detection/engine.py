@@ -7,7 +7,7 @@ the very same arithmetic and give the same scores.
 
 Causality is structural: ``step`` sees only the current point and the state
 built from earlier points, and every statistic it uses (baselines, scales,
-tail quantiles) is read *before* it is updated with the current point.
+feature maxima) is read *before* it is updated with the current point.
 
 Method (details and parameters in docs/detection.md):
 
@@ -22,14 +22,14 @@ Method (details and parameters in docs/detection.md):
    shift (short EWMA of z), drift (long EWMA of z), jump (first difference over
    its robust scale), volatility (fast/slow ratio of |first difference|) and
    stuck (-run_length * log P(no change)).
-3. Each feature is divided by the tracked upper tail quantile of its own past
-   (a likelihood-style normalisation: "how unusual is this for this series"),
-   floored so a quiet series does not turn noise into alarms.  The anomaly
-   score is r^2/(1+r^2) for r the largest ratio: 0.5 means "beyond anything
-   usual".
-4. Zero during warm-up; after the score crosses 0.5 the following
-   ``refractory`` points are damped, because one incident should raise one
-   alarm, not a stream of them.
+3. Each feature is divided by its own recent maximum (a maximum that decays
+   with a half-life, so old incidents are forgotten), floored so a quiet series
+   does not turn noise into alarms: "how unusual is this for this series".
+   The anomaly score is r^2/(1+r^2) for r the largest ratio, so 0.5 means
+   "beyond anything seen lately".
+4. Zero during warm-up.  A score that is not a new high of the recent score
+   maximum (decaying with half-life ``refractory``) is damped, because one
+   incident should raise one alarm at its onset, not a stream of them.
 """
 
 from __future__ import annotations
@@ -75,8 +75,6 @@ class DetectorConfig:
     vol_slow: float = 0.002
     change_alpha: float = 0.002
     tail_halflife: int | None = None
-    norm: str = "envelope"
-    tail_sigmas: float = 4.0
     damp: float = 0.2
     season_margin: float = 0.9
     band_z: float = 3.0
@@ -95,8 +93,8 @@ def default_refractory(kind: int) -> int:
 
 
 def default_halflife(kind: int) -> int:
-    """Half-life (points) of the remembered feature maxima: a week of 5-minute data, half a year daily, two years monthly."""
-    return {KIND_SUBDAILY: 2000, KIND_DAILY: 180, KIND_MONTHLY: 24}[kind]
+    """Half-life (points) of the remembered feature maxima: 2.4 days of 5-minute data, half a year daily, two years monthly."""
+    return {KIND_SUBDAILY: 700, KIND_DAILY: 180, KIND_MONTHLY: 24}[kind]
 
 
 @dataclass(frozen=True)
@@ -106,7 +104,7 @@ class StepOutput:
     score: np.ndarray
     expected: np.ndarray
     scale: np.ndarray
-    ratios: np.ndarray  # (n, N_FEATURES) feature / tail quantile
+    ratios: np.ndarray  # (n, N_FEATURES) feature / its recent maximum
     warm: np.ndarray  # bool: past warm-up
 
 
@@ -139,8 +137,6 @@ def _state(n: int, cfg: DetectorConfig) -> dict[str, np.ndarray]:
         "env": np.tile(np.asarray(cfg.floors, dtype=float), (n, 1)),
         "halflife": np.full(n, -1, dtype=np.int64),
         "gdev": f(n),
-        "fm": f((n, N_FEATURES)),
-        "fv": np.ones((n, N_FEATURES)),
         "last_r": np.full((n, 3), np.nan),
         "sdr": np.full((n, 3), np.nan),
         "recent": f(n),
@@ -162,7 +158,9 @@ def _day_types(days: np.ndarray, daily: np.ndarray, use_calendar: bool) -> np.nd
 class SeriesBank:
     """Streaming state of N series; ``step`` advances every series by one point."""
 
-    def __init__(self, n: int, config: DetectorConfig | None = None, warmup: np.ndarray | None = None) -> None:
+    def __init__(
+        self, n: int, config: DetectorConfig | None = None, warmup: np.ndarray | None = None
+    ) -> None:
         """``warmup`` optionally overrides the warm-up length per series (points)."""
         self.n = n
         self.cfg = config or DetectorConfig()
@@ -247,11 +245,17 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.n
         st["dt"] = np.where(fix, dtv, st["dt"])
         st["kind"] = np.where(fix, kind, st["kind"])
         wu = np.array([default_warmup(int(k)) for k in kind]) if cfg.warmup is None else cfg.warmup
-        rf = np.array([default_refractory(int(k)) for k in kind]) if cfg.refractory is None else cfg.refractory
+        rf = (
+            np.array([default_refractory(int(k)) for k in kind]) if cfg.refractory is None else cfg.refractory
+        )
         wu = np.where(st["warmup_override"] >= 0, st["warmup_override"], wu)
         st["warmup"] = np.where(fix, wu, st["warmup"])
         st["refr"] = np.where(fix, rf, st["refr"])
-        hl = np.array([default_halflife(int(k)) for k in kind]) if cfg.tail_halflife is None else cfg.tail_halflife
+        hl = (
+            np.array([default_halflife(int(k)) for k in kind])
+            if cfg.tail_halflife is None
+            else cfg.tail_halflife
+        )
         st["halflife"] = np.where(fix, hl, st["halflife"])
     seasonal = st["kind"] >= 0
     # --- baselines: expectation and residual per model ------------------------
@@ -263,7 +267,11 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.n
     seen1 = seasonal & (st["c1"][rows, slot1] > 0)
     seen2 = seasonal & (st["c2"][rows, slot2] > 0)
     season = np.stack(
-        [np.zeros(m), np.where(seen1, st["s1"][rows, slot1], 0.0), np.where(seen2, st["s2"][rows, slot2], 0.0)],
+        [
+            np.zeros(m),
+            np.where(seen1, st["s1"][rows, slot1], 0.0),
+            np.where(seen2, st["s2"][rows, slot2], 0.0),
+        ],
         axis=1,
     )
     usable = np.stack([np.ones(m, dtype=bool), seen1, seen2], axis=1)
@@ -308,15 +316,8 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.n
     stuck = -run * np.log1p(-np.minimum(pchg, 0.999))
     feats = np.stack([np.abs(z), np.abs(zs), np.abs(zd), jump, vol, stuck], axis=1)
     floors = np.asarray(cfg.floors)
-    if cfg.norm == "likelihood":
-        # Tail position of log(1+feature) against its own running mean and
-        # deviation; ratio 1 means ``cfg.tail_sigmas`` deviations above usual.
-        u = np.log1p(feats)
-        fm, fsd = st["fm"], np.sqrt(st["fv"])
-        ratios = np.maximum(u - fm, 0.0) / (cfg.tail_sigmas * np.maximum(fsd, 0.05)) * (feats >= floors)
-    else:
-        env = np.maximum(st["env"], floors)
-        ratios = feats / env
+    env = np.maximum(st["env"], floors)
+    ratios = feats / env
     raw = ratios.max(axis=1)
     score = raw * raw / (1.0 + raw * raw)
     warm = (st["warmup"] >= 0) & (st["n"] >= st["warmup"])
@@ -332,23 +333,23 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.n
     st["recent"] = np.maximum(score, recent * rdecay)
     decay = np.where(st["halflife"] > 0, 0.5 ** (1.0 / np.maximum(st["halflife"], 1)), 1.0)
     st["env"] = np.maximum(feats, st["env"] * decay[:, None])
-    if cfg.norm == "likelihood":
-        a_t = np.where(st["halflife"] > 0, 1.0 / np.maximum(st["halflife"], 1), 0.05)[:, None]
-        dev = u - fm
-        lim_u = 3.0 * np.maximum(fsd, 0.05)
-        st["fm"] = fm + a_t * np.clip(dev, -lim_u, lim_u)
-        st["fv"] = st["fv"] + a_t * (np.minimum(dev * dev, lim_u * lim_u) - st["fv"])
     st["zs"], st["zd"], st["vf"], st["vs"], st["run"] = zs, zd, vf, vs, run
     st["pchg"] = np.where(first, pchg, (1 - cfg.change_alpha) * pchg + cfg.change_alpha * changed)
     clip_dr = np.where(sdr_ok, np.minimum(adr, cfg.huber * np.nan_to_num(sdr)), adr)
     has_r = ~np.isnan(st["last_r"])
-    st["sdr"] = np.where(has_r, np.where(sdr_ok, (1 - cfg.jump_alpha) * np.nan_to_num(sdr) + cfg.jump_alpha * clip_dr, adr), np.nan)
+    st["sdr"] = np.where(
+        has_r,
+        np.where(sdr_ok, (1 - cfg.jump_alpha) * np.nan_to_num(sdr) + cfg.jump_alpha * clip_dr, adr),
+        np.nan,
+    )
     st["last_r"] = np.where(usable, resid, np.nan)
     st["gdev"] = np.where(first, 0.0, gdev + cfg.scale_alpha * (np.abs(x - lvl[:, 0]) - gdev))
     lim = cfg.huber * np.where(np.isfinite(sc), sc, np.inf)
     rc = np.clip(resid, -lim, lim)
     scored = usable & ~first[:, None]
-    new_sc = np.where(np.isfinite(sc), sc + cfg.scale_alpha * (np.minimum(np.abs(resid), lim) - sc), np.abs(resid))
+    new_sc = np.where(
+        np.isfinite(sc), sc + cfg.scale_alpha * (np.minimum(np.abs(resid), lim) - sc), np.abs(resid)
+    )
     st["sc"] = np.where(scored, new_sc, sc)
     st["nsc"] = st["nsc"] + scored
     # Level of each model moves by the clipped residual; a seasonal model whose
