@@ -11,7 +11,7 @@ bash scripts/ensure-venv.sh
 export PATH="$ROOT/.venv/bin:$PATH"
 
 echo "== ruff"; ruff check .
-echo "== mypy"; mypy backend ingest dashboard migrations benchmarks
+echo "== mypy"; mypy $(ls -d backend ingest dashboard migrations benchmarks 2>/dev/null)
 
 TS_PORT="${YUNJIAN_TEST_PG_PORT:-54349}"
 PLAIN_PORT="${YUNJIAN_TEST_PLAIN_PG_PORT:-54350}"
