@@ -31,8 +31,8 @@ e = create_engine(os.environ["TEST_DATABASE_URL"].replace("postgresql://", "post
 with e.connect() as c:
     print("   PostgreSQL", c.execute(text("SHOW server_version")).scalar())
     avail = c.execute(text("SELECT default_version FROM pg_available_extensions WHERE name='timescaledb'")).scalar()
-    print("   TimescaleDB", avail or "NOT AVAILABLE", "(licence: %s)" % c.execute(
-        text("SELECT current_setting('timescaledb.license', true)")).scalar())
+    print("   TimescaleDB", avail or "NOT AVAILABLE", "(shared_preload_libraries: %s)" % c.execute(
+        text("SHOW shared_preload_libraries")).scalar())
 PY
 
 echo "== pytest (PostgreSQL + TimescaleDB)"
