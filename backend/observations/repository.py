@@ -81,9 +81,12 @@ def write_observations(session: Session, rows: Sequence[ObservationRow], table: 
                 seq serial, series_id int, time timestamptz, value float8, source text, quality smallint
             ) ON COMMIT DELETE ROWS""")
         cur.execute("""
-            CREATE TEMP TABLE IF NOT EXISTS obs_changed (series_id int, time timestamptz) ON COMMIT DELETE ROWS""")
-        cur.execute("TRUNCATE obs_stage, obs_changed")
-        with cur.copy("COPY obs_stage (series_id, time, value, source, quality) FROM STDIN") as cp:
+            CREATE TEMP TABLE IF NOT EXISTS obs_days (series_id int, day date, PRIMARY KEY (series_id, day))
+            ON COMMIT DELETE ROWS""")
+        cur.execute("TRUNCATE obs_stage, obs_days")
+        # Binary COPY: no text formatting of timestamps and floats on either side.
+        with cur.copy("COPY obs_stage (series_id, time, value, source, quality) FROM STDIN (FORMAT BINARY)") as cp:
+            cp.set_types(["int4", "timestamptz", "float8", "text", "int2"])
             for r in rows:
                 cp.write_row((r.series_id, r.time, r.value, r.source, r.quality))
         cur.execute("SELECT min(time), max(time), count(*), count(DISTINCT (series_id, time)) FROM obs_stage")
@@ -95,31 +98,38 @@ def write_observations(session: Session, rows: Sequence[ObservationRow], table: 
         distinct: int = stats[3]
         # Literal time bounds let TimescaleDB exclude chunks at plan time.
         bounds = {"tmin": tmin, "tmax": tmax, "tz": tz}
-        cur.execute("""
-            CREATE TEMP TABLE IF NOT EXISTS obs_dedup (series_id int, time timestamptz, value float8, source text,
-                quality smallint) ON COMMIT DELETE ROWS""")
-        cur.execute("TRUNCATE obs_dedup")
-        cur.execute("""
-            INSERT INTO obs_dedup SELECT DISTINCT ON (series_id, time) series_id, time, value, source, quality
-            FROM obs_stage ORDER BY series_id, time, seq DESC""")
+        src = "obs_stage"
+        if distinct != n:  # same (series, time) twice in the batch: the last delivered wins
+            src = "obs_dedup"
+            cur.execute("""
+                CREATE TEMP TABLE IF NOT EXISTS obs_dedup (series_id int, time timestamptz, value float8,
+                    source text, quality smallint) ON COMMIT DELETE ROWS""")
+            cur.execute("TRUNCATE obs_dedup")
+            cur.execute("""
+                INSERT INTO obs_dedup SELECT DISTINCT ON (series_id, time) series_id, time, value, source, quality
+                FROM obs_stage ORDER BY series_id, time, seq DESC""")
         cur.execute(f"""
             INSERT INTO observation_revision (table_name, series_id, time, revision, value, source)
             SELECT %(t)s, o.series_id, o.time, o.revision, o.value, o.source
-            FROM {table} o JOIN obs_dedup s ON o.series_id = s.series_id AND o.time = s.time
+            FROM {table} o JOIN {src} s ON o.series_id = s.series_id AND o.time = s.time
             WHERE o.time >= %(tmin)s AND o.time <= %(tmax)s AND o.value IS DISTINCT FROM s.value""",
                     {**bounds, "t": table})
         updated = cur.rowcount
         cur.execute(f"""
             WITH up AS (
                 INSERT INTO {table} AS o (series_id, time, value, source, quality)
-                SELECT series_id, time, value, source, quality FROM obs_dedup
+                SELECT series_id, time, value, source, quality FROM {src}
                 ON CONFLICT (series_id, time) DO UPDATE
                     SET value = EXCLUDED.value, source = EXCLUDED.source, quality = EXCLUDED.quality,
                         revision = o.revision + 1, ingested_at = now()
                     WHERE o.value IS DISTINCT FROM EXCLUDED.value OR o.quality IS DISTINCT FROM EXCLUDED.quality
                 RETURNING o.series_id, o.time)
-            INSERT INTO obs_changed SELECT series_id, time FROM up""")
-        changed = cur.rowcount
+            , days AS (  -- the local days the changed points fall in: exactly the rollup buckets to refresh
+                INSERT INTO obs_days SELECT DISTINCT series_id, (time AT TIME ZONE %(tz)s)::date FROM up
+                ON CONFLICT DO NOTHING)
+            SELECT count(*) FROM up""", bounds)
+        counted = cur.fetchone()
+        changed = int(counted[0]) if counted else 0
         if changed:
             _refresh_rollups(cur, table, bounds)
     inserted = max(changed - updated, 0)
@@ -128,13 +138,7 @@ def write_observations(session: Session, rows: Sequence[ObservationRow], table: 
 
 
 def _refresh_rollups(cur: psycopg.Cursor[Any], table: str, bounds: dict[str, object]) -> None:
-    """Recompute the daily buckets (local days) touched by obs_changed, then their months."""
-    cur.execute("""
-        CREATE TEMP TABLE IF NOT EXISTS obs_days (series_id int, day date, PRIMARY KEY (series_id, day))
-        ON COMMIT DELETE ROWS""")
-    cur.execute("TRUNCATE obs_days")
-    cur.execute("""INSERT INTO obs_days SELECT DISTINCT series_id, (time AT TIME ZONE %(tz)s)::date FROM obs_changed""",
-                bounds)
+    """Recompute the daily buckets (local days) listed in obs_days, then their months."""
     cur.execute(f"""
         INSERT INTO rollup_daily AS r (series_id, day, sum, count, min, max, last, last_at)
         SELECT o.series_id, d.day, sum(o.value), count(*), min(o.value), max(o.value),
