@@ -72,12 +72,14 @@ def day_type(day_number: int, daily: bool) -> int:
         workday = chinese_calendar.is_workday(day)
     except NotImplementedError:
         return weekday
-    if workday and weekday >= 5:
-        return MAKE_UP_WORKDAY
     if daily:
+        # Around the Spring Festival the lunar position dominates (a 调休
+        # Sunday inside it is still a festival day for industry).
         off = spring_festival_offset(day)
         if off is not None:
             return SF_FIRST + off + SF_BEFORE
+    if workday and weekday >= 5:
+        return MAKE_UP_WORKDAY
     if on_holiday and name is not None:
         # A weekend inside a holiday block belongs to the holiday too; a plain
         # weekend comes back with no holiday name.

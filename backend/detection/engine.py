@@ -88,7 +88,7 @@ def default_warmup(kind: int) -> int:
 
 
 def default_refractory(kind: int) -> int:
-    """Points damped after an alarm: about two days of sub-daily data, a week daily, a quarter monthly."""
+    """Half-life (points) of the recent score maximum below which scores are damped."""
     return {KIND_SUBDAILY: 200, KIND_DAILY: 7, KIND_MONTHLY: 3}[kind]
 
 
@@ -173,8 +173,9 @@ class SeriesBank:
 
         Series whose x is not finite keep their state untouched and score 0.
         """
-        t = np.asarray(t, dtype=float)
-        x = np.asarray(x, dtype=float)
+        # Copies: the state keeps the last point, and must not alias caller memory.
+        t = np.array(t, dtype=float)
+        x = np.array(x, dtype=float)
         ok = np.isfinite(x) & np.isfinite(t)
         if ok.all():
             return _step(self.st, self.cfg, t, x)
@@ -196,8 +197,8 @@ class SeriesBank:
 
 def _slots(
     st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Slots for time t: daily model, calendar model as predicted, calendar model as learned.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Slots for time t: daily model, calendar model as predicted, as learned, and the plain weekday slot.
 
     The predicted calendar slot falls back to the plain weekday slot while the
     learned one (say, a first holiday) has never been seen.
@@ -225,7 +226,7 @@ def _slots(
     plain = np.where(kind == KIND_SUBDAILY, dow * spd + tod, np.where(kind == KIND_DAILY, dow, month))
     rows = np.arange(len(t))
     pred2 = np.where(st["c2"][rows, slot2] > 0, slot2, plain)
-    return slot1, pred2, slot2
+    return slot1, pred2, slot2, plain
 
 
 def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.ndarray) -> StepOutput:
@@ -261,9 +262,9 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.n
     # --- baselines: expectation and residual per model ------------------------
     lvl = np.where(np.isnan(st["lvl"]), x[:, None], st["lvl"])
     if seasonal.any():
-        slot1, slot2, true2 = (np.where(seasonal, s, 0) for s in _slots(st, cfg, t))
+        slot1, slot2, true2, plain = (np.where(seasonal, s, 0) for s in _slots(st, cfg, t))
     else:
-        slot1 = slot2 = true2 = np.zeros(m, dtype=np.int64)
+        slot1 = slot2 = true2 = plain = np.zeros(m, dtype=np.int64)
     seen1 = seasonal & (st["c1"][rows, slot1] > 0)
     seen2 = seasonal & (st["c2"][rows, slot2] > 0)
     season = np.stack(
@@ -290,6 +291,12 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.n
     penalty = np.array([1.0, 1.0 / cfg.season_margin, 1.0 / cfg.season_margin**2])
     rank = np.where(eligible, np.where(np.isfinite(scale), scale, 1e300) * penalty, np.inf)
     best = np.argmin(rank, axis=1)
+    # On a day the calendar model has learned as special (a holiday, a Spring
+    # Festival offset, a 调休 day) it knows something the others cannot: it wins.
+    # Sub-daily slots (day type x time of day) see a holiday too rarely to be
+    # trusted over the others, and on foreign data (NAB) they only add noise.
+    special = eligible[:, 2] & (slot2 != plain) & (st["kind"] != KIND_SUBDAILY)
+    best = np.where(special, 2, best)
     r_best = resid[rows, best]
     s_best = scale[rows, best]
     s_best = np.where(np.isfinite(s_best), s_best, np.abs(r_best) + floor)

@@ -1,0 +1,188 @@
+"""Streaming anomaly detector for one series, its batch twin, and the Score it returns.
+
+``StreamingDetector.update(timestamp, value)`` scores a point using only the
+points fed before it; all state lives in the object and nothing does I/O.  The
+statistical checks (seasonal robust baseline, spike, level shift, drift, jump,
+volatility, stuck meter) run in ``engine.SeriesBank``; the per-indicator rules
+(absolute thresholds, 同比, target) come from ``rules``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from backend.detection.engine import FEATURES, DetectorConfig, SeriesBank
+from backend.detection.rules import Result, TargetRule, ThresholdRule, YoYRule, fmt
+
+# Calendar effects are Chinese: aware timestamps are read on Beijing wall-clock time.
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+_EPOCH = dt.datetime(1970, 1, 1)
+# A point is an alarm when its score reaches this level (ratio 1 to the recent maximum).
+ALARM_LEVEL = 0.5
+# Score given to a point on which a configured rule fires: rules are explicit
+# policy, so they alarm regardless of the statistics.
+RULE_SCORE = 0.9
+# Residual scale is a mean absolute deviation; 1.25 of it is about one standard deviation.
+MAD_TO_SD = 1.25
+
+CHECK_NAMES_ZH = {
+    "spike": "尖峰",
+    "level_shift": "水平突变",
+    "drift": "缓慢漂移",
+    "jump": "跳变",
+    "volatility": "波动加剧",
+    "stuck": "数值冻结（疑似表计故障）",
+    "threshold": "阈值",
+    "yoy": "同比",
+    "target": "目标偏离",
+    "missing": "缺报",
+}
+CHECK_NAMES_EN = {
+    "spike": "spike",
+    "level_shift": "level shift",
+    "drift": "slow drift",
+    "jump": "jump",
+    "volatility": "volatility increase",
+    "stuck": "stuck value (frozen meter?)",
+    "threshold": "threshold",
+    "yoy": "year-on-year",
+    "target": "off target",
+    "missing": "missing report",
+}
+
+Rule = ThresholdRule | YoYRule | TargetRule
+
+
+@dataclass(frozen=True)
+class Score:
+    """Anomaly score of one point with what a duty officer needs to act on it.
+
+    ``score`` is in [0, 1] (>= 0.5 is an alarm); ``expected``/``lower``/``upper``
+    are the baseline and its band; ``checks`` names what fired; ``since`` is the
+    start of the current alarm episode (None when there is no alarm).
+    """
+
+    timestamp: dt.datetime
+    value: float
+    score: float
+    expected: float
+    lower: float
+    upper: float
+    checks: tuple[str, ...]
+    since: dt.datetime | None
+    explanation_zh: str
+    explanation_en: str
+
+
+def epoch_seconds(ts: dt.datetime) -> float:
+    """Seconds since 1970-01-01 of the wall-clock time (aware times are read in Beijing time)."""
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(LOCAL_TZ).replace(tzinfo=None)
+    return (ts - _EPOCH).total_seconds()
+
+
+def _stamp(ts: dt.datetime) -> str:
+    return ts.strftime("%Y-%m-%d") if (ts.hour, ts.minute) == (0, 0) else ts.strftime("%Y-%m-%d %H:%M")
+
+
+def explain(
+    value: float,
+    expected: float,
+    lower: float,
+    upper: float,
+    checks: Sequence[str],
+    since: dt.datetime | None,
+    rule_results: Sequence[Result] = (),
+) -> tuple[str, str]:
+    """Chinese and English sentences: where the value sits against the band, what fired, since when."""
+    band_zh = f"预期 {fmt(expected)}, 区间 {fmt(lower)}–{fmt(upper)}"
+    band_en = f"expected {fmt(expected)}, band {fmt(lower)}–{fmt(upper)}"
+    if value < lower:
+        zh, en = f"低于预期区间 ({band_zh})", f"below the expected band ({band_en})"
+    elif value > upper:
+        zh, en = f"高于预期区间 ({band_zh})", f"above the expected band ({band_en})"
+    else:
+        zh, en = f"在预期区间内 ({band_zh})", f"within the expected band ({band_en})"
+    if since is not None:
+        zh += f"，自 {_stamp(since)} 起"
+        en += f", since {_stamp(since)}"
+    if checks:
+        zh += "；触发：" + "、".join(CHECK_NAMES_ZH.get(c, c) for c in checks)
+        en += "; fired: " + ", ".join(CHECK_NAMES_EN.get(c, c) for c in checks)
+    for r in rule_results:
+        zh += f"；{r.message_zh}"
+        en += f"; {r.message_en}"
+    return zh, en
+
+
+class StreamingDetector:
+    """The production detector for one series: feed points in time order with ``update``.
+
+    Guarantees: the Score for a point depends only on that point and earlier
+    ones (appending data never changes earlier scores); a point with a
+    non-finite value scores 0 and leaves the state unchanged.
+    """
+
+    def __init__(self, config: DetectorConfig | None = None, rules: Sequence[Rule] = ()) -> None:
+        self.config = config or DetectorConfig()
+        self.rules = tuple(rules)
+        self._bank = SeriesBank(1, self.config)
+        self._since: dt.datetime | None = None
+
+    def update(self, timestamp: dt.datetime, value: float, last_year: float | None = None) -> Score:
+        """Score one point; ``last_year`` is the same period's value a year ago (for 同比 rules)."""
+        out = self._bank.step(np.array([epoch_seconds(timestamp)]), np.array([float(value)]))
+        score = float(out.score[0])
+        expected = float(out.expected[0])
+        half = self.config.band_z * MAD_TO_SD * float(out.scale[0])
+        lower, upper = expected - half, expected + half
+        # Checks are reported for the whole episode, also while the score is
+        # damped after the first alarm, so the officer sees what is still wrong.
+        checks: list[str] = []
+        if out.warm[0]:
+            checks = [FEATURES[j] for j in np.argsort(-out.ratios[0]) if out.ratios[0, j] >= 1.0]
+        fired: list[Result] = []
+        for rule in self.rules:
+            res = (
+                rule.check(timestamp, value, last_year)
+                if isinstance(rule, YoYRule)
+                else rule.check(timestamp, value)
+            )
+            if res is not None:
+                fired.append(res)
+                checks.append(res.check)
+        if fired:
+            score = max(score, RULE_SCORE)
+        if checks:
+            self._since = self._since or timestamp
+        else:
+            self._since = None
+        zh, en = explain(float(value), expected, lower, upper, checks, self._since, fired)
+        return Score(
+            timestamp, float(value), score, expected, lower, upper, tuple(checks), self._since, zh, en
+        )
+
+
+class BatchDetector:
+    """Many series stepped together; ``update`` gives exactly the StreamingDetector scores.
+
+    Use it for throughput (one numpy step per time point for all series).  It
+    returns scores only; rules and explanations belong to the single-series path.
+    """
+
+    def __init__(self, n_series: int, config: DetectorConfig | None = None) -> None:
+        self._bank = SeriesBank(n_series, config or DetectorConfig())
+
+    def update(self, timestamps: Sequence[dt.datetime] | dt.datetime, values: np.ndarray) -> np.ndarray:
+        """Scores (shape (n_series,)) for one point per series; a single timestamp is shared by all."""
+        values = np.asarray(values, dtype=float)
+        if isinstance(timestamps, dt.datetime):
+            t = np.full(len(values), epoch_seconds(timestamps))
+        else:
+            t = np.array([epoch_seconds(ts) for ts in timestamps])
+        return self._bank.step(t, values).score

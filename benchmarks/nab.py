@@ -1,0 +1,99 @@
+"""NAB benchmark and throughput check for the production detector.
+
+    python benchmarks/nab.py [--data /work/shared/data/nab-dev] [--windows FILE]
+
+Runs ``detect-csv`` (backend.detection.csvrun) over the NAB data into a temp
+dir, scores it with the shared NAB scorer, prints the three profile scores and
+the wall time; then measures points per second through the streaming and the
+batch detector on synthetic 15-minute series against the target of 96,000
+points (one day for 1,000 series) in 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from backend.detection.csvrun import run_directory
+from backend.detection.detectors import BatchDetector, StreamingDetector
+
+SCORER = Path("/work/shared/tools/nab_score.py")
+TARGET_POINTS, TARGET_SECONDS = 96_000, 2.0
+
+
+def nab(data: Path, windows: Path | None) -> None:
+    """Score the detector on NAB and print the profile scores and wall time."""
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        n = run_directory(data / "data", Path(tmp))
+        wall = time.perf_counter() - started
+        cmd = [sys.executable, str(SCORER), "--data", str(data), "--results", tmp]
+        if windows is not None:
+            cmd += ["--windows", str(windows)]
+        res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    lines = [ln for ln in res.stdout.splitlines() if ln.startswith(("NAB", "  "))]
+    print(f"detect-csv: {n} files in {wall:.1f} s")
+    print("\n".join(lines))
+
+
+def _synthetic(n_series: int, n_points: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    tod = np.arange(n_points) % 96
+    base = 100 + 20 * np.sin(2 * np.pi * tod / 96)
+    return base[None, :] * rng.uniform(0.5, 2.0, (n_series, 1)) + rng.normal(0, 2, (n_series, n_points))
+
+
+def throughput() -> None:
+    """Points per second, streaming (one series, Score objects) and batch (1,000 series)."""
+    start = dt.datetime(2024, 1, 1)
+    step = dt.timedelta(minutes=15)
+    # Streaming: one series, a week of history then timed points.
+    x = _synthetic(1, 3000)[0]
+    det = StreamingDetector()
+    t0 = time.perf_counter()
+    for i, v in enumerate(x):
+        det.update(start + i * step, float(v))
+    s_rate = len(x) / (time.perf_counter() - t0)
+    # Batch: 1,000 series; a week of history, then one day (96 steps) timed.
+    n_series, history = 1000, 7 * 96
+    xb = _synthetic(n_series, history + 96, seed=1)
+    batch = BatchDetector(n_series)
+    for i in range(history):
+        batch.update(start + i * step, xb[:, i])
+    t0 = time.perf_counter()
+    for i in range(history, history + 96):
+        batch.update(start + i * step, xb[:, i])
+    b_sec = time.perf_counter() - t0
+    b_rate = n_series * 96 / b_sec
+    need = TARGET_POINTS / TARGET_SECONDS
+    print(f"streaming (1 series, with explanations): {s_rate:,.0f} points/s = {s_rate / need:.2f} x target")
+    print(
+        f"batch (1,000 series x 96 points): {b_sec:.2f} s, {b_rate:,.0f} points/s = {b_rate / need:.2f} x target"
+    )
+    print(f"target: {TARGET_POINTS:,} points in {TARGET_SECONDS:.0f} s = {need:,.0f} points/s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=Path("/work/shared/data/nab-dev"))
+    ap.add_argument("--windows", type=Path, help="labels JSON (default: DATA/labels/combined_windows.json)")
+    ap.add_argument("--skip-nab", action="store_true")
+    a = ap.parse_args(argv)
+    if not a.skip_nab:
+        nab(a.data, a.windows)
+    throughput()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

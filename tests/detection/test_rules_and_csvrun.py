@@ -1,0 +1,85 @@
+"""Rule checks, the missing-data check and detect-csv's file handling."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from backend.detection import (
+    DetectorConfig,
+    StreamingDetector,
+    TargetRule,
+    ThresholdRule,
+    YoYRule,
+    missing_data,
+)
+from backend.detection.csvrun import run_directory
+
+T = dt.datetime(2024, 3, 5, 8, 0)
+
+
+def test_a_threshold_rule_fires_outside_its_limits_only() -> None:
+    rule = ThresholdRule(lower=100, upper=200)
+    assert rule.check(T, 150) is None
+    low = rule.check(T, 90)
+    assert low is not None and low.check == "threshold" and "低于下限 100" in low.message_zh
+    assert rule.check(T, 201) is not None
+
+
+def test_a_yoy_rule_fires_when_growth_falls_below_its_floor() -> None:
+    rule = YoYRule(min_pct=-10)
+    assert rule.check(T, 95, last_year=100) is None
+    hit = rule.check(T, 80, last_year=100)
+    assert hit is not None and "同比 -20.0%" in hit.message_zh
+    assert rule.check(T, 80, last_year=None) is None
+
+
+def test_a_target_rule_fires_when_short_of_target_beyond_tolerance() -> None:
+    rule = TargetRule(target=1000, tolerance_pct=5)
+    assert rule.check(T, 960) is None
+    assert rule.check(T, 940) is not None
+    assert rule.check(T, 1200) is None
+    assert TargetRule(target=1000, tolerance_pct=5, two_sided=True).check(T, 1200) is not None
+
+
+def test_a_rule_makes_the_detector_alarm_and_explain() -> None:
+    det = StreamingDetector(DetectorConfig(warmup=5), rules=[ThresholdRule(lower=50)])
+    s = None
+    for i in range(20):
+        s = det.update(T + dt.timedelta(hours=i), 100.0 + (i % 3) if i < 19 else 40.0)
+    assert s is not None
+    assert "threshold" in s.checks and s.score >= 0.9
+    assert "低于下限 50" in s.explanation_zh and s.since == s.timestamp
+
+
+def test_missing_data_fires_only_after_the_deadline_and_grace() -> None:
+    last = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
+    day, grace = dt.timedelta(days=1), dt.timedelta(hours=6)
+    assert missing_data(last, day, last + day + grace, grace) is None
+    late = missing_data(last, day, last + day + grace + dt.timedelta(hours=3), grace)
+    assert late is not None and late.check == "missing" and "已逾期 3.0 小时" in late.message_zh
+    assert missing_data(None, day, last, grace) is None
+
+
+def test_detect_csv_mirrors_the_tree_and_writes_timestamp_and_anomaly_score(tmp_path: Path) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    stamps = pd.date_range("2024-01-01", periods=300, freq="h").strftime("%Y-%m-%d %H:%M:%S")
+    rng = np.random.default_rng(0)
+    for rel in ("a/b/one.csv", "two.csv"):
+        p = src / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        values = rng.normal(10, 1, len(stamps))
+        values[250] = 40
+        pd.DataFrame({"timestamp": stamps, "value": values}).to_csv(p, index=False)
+    (src / "notes.txt").write_text("not a csv")
+    assert run_directory(src, out) == 2
+    for rel in ("a/b/one.csv", "two.csv"):
+        got = pd.read_csv(out / rel)
+        assert list(got.columns) == ["timestamp", "anomaly_score"]
+        assert list(got["timestamp"]) == list(stamps)
+        assert got["anomaly_score"].between(0, 1).all()
+        assert got["anomaly_score"].idxmax() == 250
+    assert not (out / "notes.txt").exists()
