@@ -37,6 +37,7 @@ CHECK_NAMES_ZH = {
     "jump": "跳变",
     "volatility": "波动加剧",
     "stuck": "数值冻结（疑似表计故障）",
+    "pattern": "异常模式",
     "threshold": "阈值",
     "yoy": "同比",
     "target": "目标偏离",
@@ -49,6 +50,7 @@ CHECK_NAMES_EN = {
     "jump": "jump",
     "volatility": "volatility increase",
     "stuck": "stuck value (frozen meter?)",
+    "pattern": "unusual pattern",
     "threshold": "threshold",
     "yoy": "year-on-year",
     "target": "off target",
@@ -64,7 +66,9 @@ class Score:
 
     ``score`` is in [0, 1] (>= 0.5 is an alarm); ``expected``/``lower``/``upper``
     are the baseline and its band; ``checks`` names what fired; ``since`` is the
-    start of the current alarm episode (None when there is no alarm).
+    start of the current alarm episode (None when there is no alarm);
+    ``likelihood`` is the anomaly likelihood in [0, 1] (0.5: a raw score this
+    high has a tail probability of 1e-5 for this series).
     """
 
     timestamp: dt.datetime
@@ -77,6 +81,7 @@ class Score:
     since: dt.datetime | None
     explanation_zh: str
     explanation_en: str
+    likelihood: float = 0.0
 
 
 def epoch_seconds(ts: dt.datetime) -> float:
@@ -146,6 +151,9 @@ class StreamingDetector:
         checks: list[str] = []
         if out.warm[0]:
             checks = [FEATURES[j] for j in np.argsort(-out.ratios[0]) if out.ratios[0, j] >= 1.0]
+            # Rare for this series although no single check is beyond its recent maximum.
+            if not checks and out.likelihood[0] >= ALARM_LEVEL:
+                checks = ["pattern"]
         fired: list[Result] = []
         for rule in self.rules:
             res = (
@@ -164,7 +172,17 @@ class StreamingDetector:
             self._since = None
         zh, en = explain(float(value), expected, lower, upper, checks, self._since, fired)
         return Score(
-            timestamp, float(value), score, expected, lower, upper, tuple(checks), self._since, zh, en
+            timestamp,
+            float(value),
+            score,
+            expected,
+            lower,
+            upper,
+            tuple(checks),
+            self._since,
+            zh,
+            en,
+            float(out.likelihood[0]),
         )
 
 

@@ -27,7 +27,15 @@ Method (details and parameters in docs/detection.md):
    does not turn noise into alarms: "how unusual is this for this series".
    The anomaly score is r^2/(1+r^2) for r the largest ratio, so 0.5 means
    "beyond anything seen lately".
-4. Zero during warm-up.  A score that is not a new high of the recent score
+4. An HTM-style anomaly likelihood calibrates that raw score per series: the
+   raw score's long-run mean and variance (exponentially weighted, half-life
+   ``likelihood_halflife``) give a Gaussian tail probability Q of the current
+   raw score, mapped to -log10(Q)/10 (so Q = 1e-5 gives 0.5).  The score is the
+   geometric mean of the raw score and that likelihood: high only when the
+   point is both beyond the recent maxima *and* rare for this series' own raw
+   scores.  Until the likelihood has seen ``warmup`` raw scores the raw score
+   is used alone.
+5. Zero during warm-up.  A score that is not a new high of the recent score
    maximum (decaying with half-life ``refractory``) is damped, because one
    incident should raise one alarm at its onset, not a stream of them.
 """
@@ -80,6 +88,11 @@ class DetectorConfig:
     band_z: float = 3.0
     calendar: bool = True
     floors: tuple[float, ...] = (4.0, 2.0, 1.0, 4.0, 2.0, 9.0)
+    # Weight of each feature ratio in the raw score (the jump feature alone
+    # raised half of the false alarms on the NAB tuning half, so it counts 0.8).
+    weights: tuple[float, ...] = (1.0, 1.0, 1.0, 0.8, 1.0, 1.0)
+    likelihood: bool = True
+    likelihood_halflife: int = 8000
 
 
 def default_warmup(kind: int) -> int:
@@ -106,6 +119,7 @@ class StepOutput:
     scale: np.ndarray
     ratios: np.ndarray  # (n, N_FEATURES) feature / its recent maximum
     warm: np.ndarray  # bool: past warm-up
+    likelihood: np.ndarray  # anomaly likelihood in [0, 1] (0.5: tail probability 1e-5)
 
 
 def _state(n: int, cfg: DetectorConfig) -> dict[str, np.ndarray]:
@@ -141,6 +155,9 @@ def _state(n: int, cfg: DetectorConfig) -> dict[str, np.ndarray]:
         "sdr": np.full((n, 3), np.nan),
         "recent": f(n),
         "warmup_override": np.full(n, -1, dtype=np.int64),
+        "lm": f(n),
+        "lv": f(n),
+        "lcnt": f(n, dtype=np.int64),
     }
 
 
@@ -185,14 +202,51 @@ class SeriesBank:
         scale = np.full(self.n, np.nan)
         ratios = np.zeros((self.n, N_FEATURES))
         warm = np.zeros(self.n, dtype=bool)
+        lik = np.zeros(self.n)
         if len(idx):
             sub = {k: v[idx] for k, v in self.st.items()}
             out = _step(sub, self.cfg, t[idx], x[idx])
             for k, v in sub.items():
                 self.st[k][idx] = v
             score[idx], expected[idx], scale[idx] = out.score, out.expected, out.scale
-            ratios[idx], warm[idx] = out.ratios, out.warm
-        return StepOutput(score, expected, scale, ratios, warm)
+            ratios[idx], warm[idx], lik[idx] = out.ratios, out.warm, out.likelihood
+        return StepOutput(score, expected, scale, ratios, warm, lik)
+
+
+# Chebyshev fit of erfc (Numerical Recipes "erfcc"): relative error below 1.2e-7 everywhere.
+_ERFC_COEFFS = (
+    -1.26551223,
+    1.00002368,
+    0.37409196,
+    0.09678418,
+    -0.18628806,
+    0.27886807,
+    -1.13520398,
+    1.48851587,
+    -0.82215223,
+    0.17087277,
+)
+
+
+def _erfc(x: np.ndarray) -> np.ndarray:
+    """Complementary error function, accurate in relative terms far into the tail."""
+    z = np.abs(x)
+    t = 1.0 / (1.0 + 0.5 * z)
+    poly = np.zeros_like(t)
+    for c in reversed(_ERFC_COEFFS):
+        poly = c + t * poly
+    r = t * np.exp(-z * z + poly)
+    return np.where(x >= 0, r, 2.0 - r)
+
+
+LOG_1E10 = float(np.log(1e-10))
+LIKELIHOOD_VAR_FLOOR = 1e-4
+
+
+def likelihood_score(z: np.ndarray) -> np.ndarray:
+    """-log10(Q(z)) / 10 clipped to [0, 1], Q the Gaussian upper tail: Q = 1e-5 gives 0.5."""
+    q = np.maximum(0.5 * _erfc(z / np.sqrt(2.0)), 1e-300)
+    return np.clip(np.log(q) / LOG_1E10, 0.0, 1.0)
 
 
 def _slots(
@@ -325,9 +379,15 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.n
     floors = np.asarray(cfg.floors)
     env = np.maximum(st["env"], floors)
     ratios = feats / env
-    raw = ratios.max(axis=1)
-    score = raw * raw / (1.0 + raw * raw)
+    raw = (ratios * np.asarray(cfg.weights)).max(axis=1)
+    raw_score = raw * raw / (1.0 + raw * raw)
     warm = (st["warmup"] >= 0) & (st["n"] >= st["warmup"])
+    # Anomaly likelihood of the raw score against its own long-run distribution.
+    lm, lv, lcnt = st["lm"], st["lv"], st["lcnt"]
+    lik = likelihood_score((raw_score - lm) / np.sqrt(np.maximum(lv, LIKELIHOOD_VAR_FLOOR)))
+    established = warm & (lcnt >= st["warmup"])
+    score = np.where(established & cfg.likelihood, np.sqrt(raw_score * lik), raw_score)
+    lik = np.where(established, lik, 0.0)
     score = np.where(warm, score, 0.0)
     # Only a new high of the recent (decaying) maximum passes undamped: an
     # episode then raises one alarm at its onset, whatever threshold is used,
@@ -338,6 +398,9 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.n
     rdecay = np.where(st["refr"] > 0, 0.5 ** (1.0 / np.maximum(st["refr"], 1)), 0.0)
     # --- state updates (after scoring: nothing above used the current point) ----
     st["recent"] = np.maximum(score, recent * rdecay)
+    la = np.maximum(1.0 - 0.5 ** (1.0 / cfg.likelihood_halflife), 1.0 / (lcnt + 1.0))
+    ld = raw_score - lm
+    st["lm"], st["lv"], st["lcnt"] = lm + la * ld, (1.0 - la) * (lv + la * ld * ld), lcnt + 1
     decay = np.where(st["halflife"] > 0, 0.5 ** (1.0 / np.maximum(st["halflife"], 1)), 1.0)
     st["env"] = np.maximum(feats, st["env"] * decay[:, None])
     st["zs"], st["zd"], st["vf"], st["vs"], st["run"] = zs, zd, vf, vs, run
@@ -377,4 +440,4 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.n
             st[key_c][idx, slot[idx]] += 1
     st["n"] = st["n"] + 1
     st["last_t"], st["last_x"] = t, x
-    return StepOutput(out, exp_best, s_best, ratios, warm)
+    return StepOutput(out, exp_best, s_best, ratios, warm, lik)

@@ -9,6 +9,7 @@ import numpy as np
 
 from backend.detection import BatchDetector, DetectorConfig, Score, StreamingDetector
 from backend.detection.calendar import lunar_new_year
+from backend.detection.engine import likelihood_score
 
 HOUR = dt.timedelta(hours=1)
 START = dt.datetime(2024, 3, 4)
@@ -167,3 +168,27 @@ def test_a_missing_value_scores_zero_and_changes_nothing() -> None:
     assert with_gap.update(START + 200 * HOUR, float("nan")).score == 0.0
     for i in range(201, 240):
         assert with_gap.update(START + i * HOUR, float(x[i])) == without.update(START + i * HOUR, float(x[i]))
+
+
+def test_the_likelihood_maps_a_tail_probability_of_1e5_to_one_half() -> None:
+    got = likelihood_score(np.array([0.0, 4.264891, 8.0]))
+    assert abs(got[1] - 0.5) < 1e-4
+    assert got[0] < 0.05 and got[2] > 0.9
+
+
+def test_the_likelihood_cuts_alarms_from_heavy_tailed_noise() -> None:
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        x = hourly_series(24 * 60, seed=seed) + 10 * rng.standard_t(2, 24 * 60)
+        with_lik = sum(s.score >= 0.5 for s in run(x)[24 * 7 :])
+        without = sum(s.score >= 0.5 for s in run(x, likelihood=False)[24 * 7 :])
+        assert with_lik < without, f"seed {seed}: {with_lik} alarms with the likelihood, {without} without"
+
+
+def test_a_spike_is_also_unlikely_for_the_series() -> None:
+    x = hourly_series(24 * 30, seed=8)
+    at = 24 * 25
+    x[at] += 150
+    scores = run(x)
+    assert scores[at].likelihood >= 0.5
+    assert all(0.0 <= s.likelihood <= 1.0 for s in scores)
