@@ -1,0 +1,3 @@
+"""Fixtures: see tests/statistics/support.py."""
+
+from tests.statistics.support import catalogue, plan_for, units  # noqa: F401
