@@ -15,10 +15,9 @@ from typing import Any, Literal
 
 import psycopg
 from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from backend.observations.models import RollupDaily, RollupMonthly, Series
+from backend.observations.models import RollupDaily, RollupMonthly
 
 Table = Literal["observation", "period_observation"]
 TABLES: tuple[Table, ...] = ("observation", "period_observation")
@@ -53,37 +52,50 @@ def _driver(session: Session) -> psycopg.Connection[Any]:
 
 
 def ensure_series(session: Session, keys: Iterable[tuple[str, str, int]]) -> dict[tuple[str, str, int], int]:
-    """Series ids for (indicator_code, entity_kind, entity_id) keys, creating missing ones."""
+    """Series ids for (indicator_code, entity_kind, entity_id) keys, creating missing ones.
+    One round trip when every series exists already (the common case)."""
     wanted = sorted(set(keys))
     if not wanted:
         return {}
-    rows = [{"indicator_code": i, "entity_kind": k, "entity_id": e} for i, k, e in wanted]
-    for start in range(0, len(rows), 5000):
-        session.execute(insert(Series).values(rows[start:start + 5000]).on_conflict_do_nothing())
-    found = session.execute(
+    found = _lookup_series(session, wanted)
+    missing = [w for w in wanted if w not in found]
+    if missing:
+        session.execute(text(
+            "INSERT INTO series (indicator_code, entity_kind, entity_id) "
+            "SELECT * FROM unnest(CAST(:i AS text[]), CAST(:k AS text[]), CAST(:e AS int[])) "
+            "ON CONFLICT DO NOTHING"),
+            {"i": [m[0] for m in missing], "k": [m[1] for m in missing], "e": [m[2] for m in missing]})
+        found.update(_lookup_series(session, missing))
+    return found
+
+
+def _lookup_series(session: Session, keys: list[tuple[str, str, int]]) -> dict[tuple[str, str, int], int]:
+    res = session.execute(
         text("SELECT s.indicator_code, s.entity_kind, s.entity_id, s.id FROM series s "
              "JOIN unnest(CAST(:i AS text[]), CAST(:k AS text[]), CAST(:e AS int[])) AS w(i, k, e) "
              "ON s.indicator_code = w.i AND s.entity_kind = w.k AND s.entity_id = w.e"),
-        {"i": [w[0] for w in wanted], "k": [w[1] for w in wanted], "e": [w[2] for w in wanted]})
-    return {(i, k, e): sid for i, k, e, sid in found}
+        {"i": [w[0] for w in keys], "k": [w[1] for w in keys], "e": [w[2] for w in keys]})
+    return {(i, k, e): sid for i, k, e, sid in res}
 
 
 def write_observations(session: Session, rows: Sequence[ObservationRow], table: Table, tz: str) -> WriteResult:
-    """Idempotent upsert of `rows` into `table`, keeping revisions and refreshing rollups."""
+    """Idempotent upsert of `rows` into `table`, keeping revisions and refreshing rollups.
+
+    New points take the cheap path (a plain INSERT, and rollups merged incrementally from
+    the batch itself); only points that already exist are compared, revised and updated,
+    and only their days are recomputed from the stored rows. A concurrent writer storing
+    the same new points makes this transaction fail with a unique violation rather than
+    lose or double anything; callers retry the batch.
+    """
     if table not in TABLES:
         raise ValueError(f"unknown observation table {table!r}")
     if not rows:
         return WriteResult(0, 0, 0, 0, 0)
     conn = _driver(session)
     with conn.cursor() as cur:
-        cur.execute("""
-            CREATE TEMP TABLE IF NOT EXISTS obs_stage (
-                seq serial, series_id int, time timestamptz, value float8, source text, quality smallint
-            ) ON COMMIT DELETE ROWS""")
-        cur.execute("""
-            CREATE TEMP TABLE IF NOT EXISTS obs_days (series_id int, day date, PRIMARY KEY (series_id, day))
-            ON COMMIT DELETE ROWS""")
-        cur.execute("TRUNCATE obs_stage, obs_days")
+        for ddl in _STAGING_DDL:
+            cur.execute(ddl)
+        cur.execute("TRUNCATE obs_stage, obs_existing, obs_days")
         # Binary COPY: no text formatting of timestamps and floats on either side.
         with cur.copy("COPY obs_stage (series_id, time, value, source, quality) FROM STDIN (FORMAT BINARY)") as cp:
             cp.set_types(["int4", "timestamptz", "float8", "text", "int2"])
@@ -97,48 +109,92 @@ def write_observations(session: Session, rows: Sequence[ObservationRow], table: 
         n: int = stats[2]
         distinct: int = stats[3]
         # Literal time bounds let TimescaleDB exclude chunks at plan time.
-        bounds = {"tmin": tmin, "tmax": tmax, "tz": tz}
+        bounds = {"tmin": tmin, "tmax": tmax, "tz": tz, "t": table}
         src = "obs_stage"
-        if distinct != n:  # same (series, time) twice in the batch: the last delivered wins
+        if distinct != n:  # the same (series, time) twice in one batch: the last delivered wins
             src = "obs_dedup"
-            cur.execute("""
-                CREATE TEMP TABLE IF NOT EXISTS obs_dedup (series_id int, time timestamptz, value float8,
-                    source text, quality smallint) ON COMMIT DELETE ROWS""")
             cur.execute("TRUNCATE obs_dedup")
             cur.execute("""
                 INSERT INTO obs_dedup SELECT DISTINCT ON (series_id, time) series_id, time, value, source, quality
                 FROM obs_stage ORDER BY series_id, time, seq DESC""")
         cur.execute(f"""
-            INSERT INTO observation_revision (table_name, series_id, time, revision, value, source)
-            SELECT %(t)s, o.series_id, o.time, o.revision, o.value, o.source
-            FROM {table} o JOIN {src} s ON o.series_id = s.series_id AND o.time = s.time
-            WHERE o.time >= %(tmin)s AND o.time <= %(tmax)s AND o.value IS DISTINCT FROM s.value""",
-                    {**bounds, "t": table})
-        updated = cur.rowcount
-        cur.execute(f"""
-            WITH up AS (
-                INSERT INTO {table} AS o (series_id, time, value, source, quality)
-                SELECT series_id, time, value, source, quality FROM {src}
-                ON CONFLICT (series_id, time) DO UPDATE
-                    SET value = EXCLUDED.value, source = EXCLUDED.source, quality = EXCLUDED.quality,
-                        revision = o.revision + 1, ingested_at = now()
-                    WHERE o.value IS DISTINCT FROM EXCLUDED.value OR o.quality IS DISTINCT FROM EXCLUDED.quality
-                RETURNING o.series_id, o.time)
-            , days AS (  -- the local days the changed points fall in: exactly the rollup buckets to refresh
-                INSERT INTO obs_days SELECT DISTINCT series_id, (time AT TIME ZONE %(tz)s)::date FROM up
-                ON CONFLICT DO NOTHING)
-            SELECT count(*) FROM up""", bounds)
-        counted = cur.fetchone()
-        changed = int(counted[0]) if counted else 0
-        if changed:
-            _refresh_rollups(cur, table, bounds)
-    inserted = max(changed - updated, 0)
+            INSERT INTO obs_existing
+            SELECT s.series_id, s.time, s.value, s.source, s.quality, o.value, o.source, o.quality, o.revision
+            FROM {src} s JOIN {table} o ON o.series_id = s.series_id AND o.time = s.time
+            WHERE o.time >= %(tmin)s AND o.time <= %(tmax)s""", bounds)
+        existing = cur.rowcount
+        if existing == 0:
+            cur.execute(f"INSERT INTO {table} (series_id, time, value, source, quality) "
+                        f"SELECT series_id, time, value, source, quality FROM {src}")
+            new_rows = src
+        else:
+            cur.execute("CREATE TEMP TABLE IF NOT EXISTS obs_new (LIKE obs_dedup) ON COMMIT DELETE ROWS")
+            cur.execute("TRUNCATE obs_new")
+            cur.execute(f"""
+                INSERT INTO obs_new SELECT s.series_id, s.time, s.value, s.source, s.quality FROM {src} s
+                WHERE NOT EXISTS (SELECT 1 FROM obs_existing e WHERE e.series_id = s.series_id AND e.time = s.time)""")
+            cur.execute(f"INSERT INTO {table} (series_id, time, value, source, quality) "
+                        "SELECT series_id, time, value, source, quality FROM obs_new")
+            new_rows = "obs_new"
+        inserted = cur.rowcount
+        updated = 0
+        if existing:
+            cur.execute("DELETE FROM obs_existing WHERE value IS NOT DISTINCT FROM old_value "
+                        "AND quality IS NOT DISTINCT FROM old_quality")
+            updated = existing - cur.rowcount
+        if updated:
+            cur.execute("""
+                INSERT INTO observation_revision (table_name, series_id, time, revision, value, source)
+                SELECT %(t)s, series_id, time, old_revision, old_value, old_source FROM obs_existing
+                WHERE value IS DISTINCT FROM old_value""", bounds)
+            cur.execute(f"""
+                UPDATE {table} o SET value = e.value, source = e.source, quality = e.quality,
+                    revision = CASE WHEN e.value IS DISTINCT FROM e.old_value THEN o.revision + 1 ELSE o.revision END,
+                    ingested_at = now()
+                FROM obs_existing e
+                WHERE o.series_id = e.series_id AND o.time = e.time AND o.time >= %(tmin)s AND o.time <= %(tmax)s""",
+                        bounds)
+        if inserted:
+            _merge_new_into_daily(cur, new_rows, bounds)
+        if updated:
+            cur.execute("INSERT INTO obs_days SELECT DISTINCT series_id, (time AT TIME ZONE %(tz)s)::date "
+                        "FROM obs_existing ON CONFLICT DO NOTHING", bounds)
+            _recompute_daily(cur, table, bounds)
+        if inserted or updated:
+            _recompute_monthly(cur, new_rows if inserted else None, bounds)
     return WriteResult(received=n, inserted=inserted, updated=updated,
-                       unchanged=distinct - changed, duplicates_in_batch=n - distinct)
+                       unchanged=existing - updated, duplicates_in_batch=n - distinct)
 
 
-def _refresh_rollups(cur: psycopg.Cursor[Any], table: str, bounds: dict[str, object]) -> None:
-    """Recompute the daily buckets (local days) listed in obs_days, then their months."""
+_STAGING_DDL = (
+    """CREATE TEMP TABLE IF NOT EXISTS obs_stage (seq serial, series_id int, time timestamptz, value float8,
+        source text, quality smallint) ON COMMIT DELETE ROWS""",
+    """CREATE TEMP TABLE IF NOT EXISTS obs_dedup (series_id int, time timestamptz, value float8, source text,
+        quality smallint) ON COMMIT DELETE ROWS""",
+    """CREATE TEMP TABLE IF NOT EXISTS obs_existing (series_id int, time timestamptz, value float8, source text,
+        quality smallint, old_value float8, old_source text, old_quality smallint, old_revision smallint)
+        ON COMMIT DELETE ROWS""",
+    """CREATE TEMP TABLE IF NOT EXISTS obs_days (series_id int, day date, PRIMARY KEY (series_id, day))
+        ON COMMIT DELETE ROWS""",
+)
+
+
+def _merge_new_into_daily(cur: psycopg.Cursor[Any], new_rows: str, bounds: dict[str, object]) -> None:
+    """Add brand-new points to their daily buckets without rereading the bucket: sums and
+    counts add, min/max combine, and `last` is the value at the latest time."""
+    cur.execute(f"""
+        INSERT INTO rollup_daily AS r (series_id, day, sum, count, min, max, last, last_at)
+        SELECT series_id, (time AT TIME ZONE %(tz)s)::date, sum(value), count(*), min(value), max(value),
+               (array_agg(value ORDER BY time DESC))[1], max(time)
+        FROM {new_rows} GROUP BY 1, 2
+        ON CONFLICT (series_id, day) DO UPDATE SET sum = r.sum + EXCLUDED.sum, count = r.count + EXCLUDED.count,
+            min = least(r.min, EXCLUDED.min), max = greatest(r.max, EXCLUDED.max),
+            last = CASE WHEN EXCLUDED.last_at >= r.last_at THEN EXCLUDED.last ELSE r.last END,
+            last_at = greatest(r.last_at, EXCLUDED.last_at)""", bounds)
+
+
+def _recompute_daily(cur: psycopg.Cursor[Any], table: str, bounds: dict[str, object]) -> None:
+    """Recompute from the stored rows the daily buckets (local days) listed in obs_days."""
     cur.execute(f"""
         INSERT INTO rollup_daily AS r (series_id, day, sum, count, min, max, last, last_at)
         SELECT o.series_id, d.day, sum(o.value), count(*), min(o.value), max(o.value),
@@ -151,16 +207,23 @@ def _refresh_rollups(cur: psycopg.Cursor[Any], table: str, bounds: dict[str, obj
         GROUP BY o.series_id, d.day
         ON CONFLICT (series_id, day) DO UPDATE SET sum = EXCLUDED.sum, count = EXCLUDED.count, min = EXCLUDED.min,
             max = EXCLUDED.max, last = EXCLUDED.last, last_at = EXCLUDED.last_at""", bounds)
-    cur.execute("""
+
+
+def _recompute_monthly(cur: psycopg.Cursor[Any], new_rows: str | None, bounds: dict[str, object]) -> None:
+    """Recompute, from the daily rollups, every (series, local month) the write touched."""
+    touched = "SELECT series_id, day FROM obs_days"
+    if new_rows is not None:
+        touched += f" UNION SELECT series_id, (time AT TIME ZONE %(tz)s)::date FROM {new_rows}"
+    cur.execute(f"""
         INSERT INTO rollup_monthly AS r (series_id, month, sum, count, min, max, last, last_at)
         SELECT d.series_id, m.month, sum(d.sum), sum(d.count), min(d.min), max(d.max),
                (array_agg(d.last ORDER BY d.last_at DESC))[1], max(d.last_at)
-        FROM (SELECT DISTINCT series_id, date_trunc('month', day)::date AS month FROM obs_days) m
+        FROM (SELECT DISTINCT series_id, date_trunc('month', day)::date AS month FROM ({touched}) t) m
         JOIN rollup_daily d ON d.series_id = m.series_id AND d.day >= m.month
              AND d.day < (m.month + interval '1 month')::date
         GROUP BY d.series_id, m.month
         ON CONFLICT (series_id, month) DO UPDATE SET sum = EXCLUDED.sum, count = EXCLUDED.count, min = EXCLUDED.min,
-            max = EXCLUDED.max, last = EXCLUDED.last, last_at = EXCLUDED.last_at""")
+            max = EXCLUDED.max, last = EXCLUDED.last, last_at = EXCLUDED.last_at""", bounds)
 
 
 def daily(session: Session, series_ids: Sequence[int], start: date, end: date) -> list[RollupDaily]:

@@ -91,3 +91,23 @@ def test_observations_are_hypertables_and_retention_drops_whole_old_chunks(db_se
     assert [t for t, _ in left] == [r.time for r in recent]
     # the daily rollups of the dropped days stay, so history views still work
     assert len(repo.daily(db_session, [sid], (now - timedelta(days=61)).date(), (now - timedelta(days=55)).date())) == 4
+
+
+def test_a_batch_mixing_new_corrected_and_repeated_points_keeps_rollups_exact(db_session: Session):
+    sid = _series(db_session, entity=6)
+    t0 = datetime(2025, 8, 31, 15, 0, tzinfo=UTC)  # 23:00 local on 31 Aug; later points cross into September
+    first = _rows(sid, t0, 4, timedelta(minutes=30), value=10.0)  # 10, 11, 12, 13
+    repo.write_observations(db_session, first, "observation", TZ)
+    batch = [first[0], repo.ObservationRow(sid, first[1].time, 50.0, "fix")] + _rows(
+        sid, t0 + timedelta(hours=2), 3, timedelta(minutes=30), value=20.0)  # 20, 21, 22 (September)
+    res = repo.write_observations(db_session, batch, "observation", TZ)
+    assert (res.inserted, res.updated, res.unchanged) == (3, 1, 1)
+    stored = repo.raw(db_session, "observation", sid, t0, t0 + timedelta(days=1))
+    by_day: dict[date, list[float]] = {}
+    for t, v in stored:
+        by_day.setdefault((t + timedelta(hours=8)).date(), []).append(v)
+    daily = {d.day: (d.sum, d.count, d.min, d.max, d.last) for d in
+             repo.daily(db_session, [sid], date(2025, 8, 1), date(2025, 10, 1))}
+    assert daily == {day: (sum(v), len(v), min(v), max(v), v[-1]) for day, v in by_day.items()}
+    months = {m.month: m.sum for m in repo.monthly(db_session, [sid], date(2025, 8, 1), date(2025, 10, 1))}
+    assert months == {date(2025, 8, 1): 10 + 50, date(2025, 9, 1): 12 + 13 + 20 + 21 + 22}
