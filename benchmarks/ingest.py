@@ -1,0 +1,218 @@
+"""Ingest benchmark: rows per second through our write path, as ratios to a raw COPY.
+
+    .venv/bin/python benchmarks/ingest.py [--database-url URL] [--series 1000] [--days 2]
+
+Measured in one run, on one database, into the same `observation` hypertable (emptied before
+each measurement), with the same rows (1,000 enterprise meters x 15-minute consumption):
+
+- reference: a plain server-side `COPY observation FROM STDIN` of the rows (series ids known);
+- (a) bulk: a generated long CSV file read, parsed and stored through `store_batch` (entity
+  and unit resolution, staging, revisions, upsert, rollups), one transaction per day of rows;
+- (b) HTTP: the simulator in its own process, fetched by the worker code (httpx, paged JSON,
+  parse, store) as one catch-up run over the whole window;
+- (c) steady state: the scheduled run as deployed (every 60 s, 3 h lookback) for N
+  consecutive 15-minute intervals; the worker process's CPU time per wall-clock second it
+  represents is the share of one core the worker needs to keep up.
+
+Without --database-url it uses the throwaway test cluster (var/pg-test, port 54339) and a
+database `yunjian_bench_ingest` that it recreates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+
+from backend import migrate  # noqa: E402
+from backend.config import Settings  # noqa: E402
+from backend.db import make_engine, make_session_factory, transaction  # noqa: E402
+from backend.ingestion import service  # noqa: E402
+from backend.ingestion.batch import ParsedRow  # noqa: E402
+from backend.observations import repository as obs_repo  # noqa: E402
+from backend.registry import demo  # noqa: E402
+from backend.registry import service as registry_service  # noqa: E402
+from backend.seed import seed  # noqa: E402
+from ingest import runner  # noqa: E402
+from ingest.simulator.generator import World  # noqa: E402
+from ingest.sources.definitions import source_named  # noqa: E402
+from ingest.sources.parsers import parse_long_csv  # noqa: E402
+
+TOKEN = "bench-token"
+START = datetime(2026, 11, 1, 16, tzinfo=UTC)  # 2026-11-02 00:00 Beijing
+
+
+def prepare_database(url: str | None, series: int) -> str:
+    if url is None:
+        from backend.platform.pgcluster import Cluster
+
+        cluster = Cluster(var_dir=ROOT / "var", name="pg-test", port=54339, fast_unsafe=True)
+        cluster.start()
+        server = make_url(cluster.url)
+        admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text('DROP DATABASE IF EXISTS "yunjian_bench_ingest" WITH (FORCE)'))
+            c.execute(text('CREATE DATABASE "yunjian_bench_ingest"'))
+        admin.dispose()
+        url = server.set(database="yunjian_bench_ingest").render_as_string(hide_password=False)
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with transaction(make_session_factory(engine)) as s:
+        seed(s, demo_enterprises=False)
+        registry_service.upsert_enterprises(s, demo.demo_enterprises(series))
+    engine.dispose()
+    return url
+
+
+def empty(sf: sessionmaker[Session]) -> None:
+    with transaction(sf) as s:
+        s.execute(text("TRUNCATE observation, observation_revision, rollup_daily, rollup_monthly, ingest_job_run, "
+                       "ingest_lease, ingest_quarantine"))
+        s.execute(text("DELETE FROM ingest_source"))
+    bind = sf.kw["bind"]
+    with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.exec_driver_sql("VACUUM ANALYZE observation")
+
+
+def generate(world: World, days: int) -> list[tuple[str, datetime, float]]:
+    a, b = int(START.timestamp()), int((START + timedelta(days=days)).timestamp())
+    out = []
+    for s in world.of("power.consumption"):
+        for t in world.slots(s, a, b):
+            v = world.observed(s, t)
+            if v is not None:
+                out.append((s.entity.code, datetime.fromtimestamp(t, UTC), round(v, 2)))
+    return out
+
+
+def bench_copy(sf: sessionmaker[Session], rows: list[tuple[str, datetime, float]]) -> float:
+    with transaction(sf) as s:
+        ids = {code: i for code, i in s.execute(text("SELECT uscc, id FROM enterprise"))}
+        sids = obs_repo.ensure_series(s, {("power.consumption", "enterprise", i) for i in ids.values()})
+    data = [(sids[("power.consumption", "enterprise", ids[c])], t, v) for c, t, v in rows]
+    t0 = time.perf_counter()
+    with transaction(sf) as s:
+        conn = obs_repo._driver(s)
+        with conn.cursor() as cur, cur.copy("COPY observation (series_id, time, value, source) FROM STDIN") as cp:
+            for sid, t, v in data:
+                cp.write_row((sid, t, v, "copy"))
+    return time.perf_counter() - t0
+
+
+def bench_bulk(sf: sessionmaker[Session], rows: list[tuple[str, datetime, float]], path: Path
+               ) -> tuple[float, float]:
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(("indicator", "entity_kind", "entity_code", "time", "value", "unit"))
+        for code, t, v in rows:
+            w.writerow(("power.consumption", "enterprise", code, t.isoformat(), v, "kWh"))
+    t0 = time.perf_counter()
+    parsed = parse_long_csv(path.read_text())
+    assert not parsed.rejected
+    t_parse = time.perf_counter() - t0
+    day = timedelta(days=1)
+    by_day: dict[datetime, list[ParsedRow]] = {}
+    for r in parsed.rows:
+        by_day.setdefault(START + (r.time - START) // day * day, []).append(r)
+    for chunk in by_day.values():
+        with transaction(sf) as s:
+            service.store_batch(s, source="bulk", batch_id="bench", rows=chunk, rejected=[], now=datetime.now(UTC),
+                                tz="Asia/Shanghai")
+    return time.perf_counter() - t0, t_parse
+
+
+def stored_rows(sf: sessionmaker[Session]) -> int:
+    with sf() as s:
+        return int(s.execute(text("SELECT count(*) FROM observation")).scalar_one())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--database-url")
+    ap.add_argument("--series", type=int, default=1000)
+    ap.add_argument("--days", type=int, default=2)
+    ap.add_argument("--steady-intervals", type=int, default=2)
+    args = ap.parse_args()
+
+    url = prepare_database(args.database_url, args.series)
+    engine = make_engine(url)
+    sf = make_session_factory(engine)
+    world = World(seed=1, enterprises=args.series)
+    rows = generate(world, args.days)
+    n = len(rows)
+    print(f"{args.series} meters x {args.days} days at 15 minutes: {n} rows")
+
+    empty(sf)
+    t_copy = bench_copy(sf, rows)
+    assert stored_rows(sf) == n
+    print(f"reference  raw COPY           {t_copy:7.2f} s  {n / t_copy:10,.0f} rows/s")
+
+    empty(sf)
+    with tempfile.TemporaryDirectory() as tmp:
+        t_bulk, t_parse = bench_bulk(sf, rows, Path(tmp) / "bulk.csv")
+    assert stored_rows(sf) == n
+    print(f"(a) bulk   file -> store      {t_bulk:7.2f} s  {n / t_bulk:10,.0f} rows/s  "
+          f"ratio {t_copy / t_bulk:.2f} of COPY (target >= 0.5); read+parse {t_parse:.2f} s, "
+          f"resolve+store {t_bulk - t_parse:.2f} s")
+
+    from tests.ingest.support import free_port, wait_http  # the same helpers the tests use
+
+    port = free_port()
+    env = {**os.environ, "YUNJIAN_UPSTREAM_TOKEN": TOKEN}
+    sim = subprocess.Popen([sys.executable, "-m", "backend.cli", "simulate", "--port", str(port), "--seed", "1",
+                            "--enterprises", str(args.series), "--history-days", "1",
+                            "--labels", os.devnull], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health", sim, 60)
+        settings = Settings(database_url=url, simulator_port=port, upstream_token=TOKEN, ingest_http_timeout_s=60)
+        src = source_named("power_metering")
+        empty(sf)
+        end = START + timedelta(days=args.days)
+        t0, c0 = time.perf_counter(), time.process_time()
+        res = runner.run_source(src, sf, settings, holder="bench", start=START, end=end, kind="backfill")
+        t_http, cpu_http = time.perf_counter() - t0, time.process_time() - c0
+        assert res.status == "ok", res.error
+        assert stored_rows(sf) == n, (stored_rows(sf), n)
+        print(f"(b) HTTP   simulator -> store {t_http:7.2f} s  {n / t_http:10,.0f} rows/s  "
+              f"ratio {t_copy / t_http:.2f} of COPY  (worker CPU {cpu_http:.2f} s)")
+
+        # (c) steady state: the deployed schedule (one run every interval_s with a 3 h lookback),
+        # on a simulated clock advancing interval_s per run after the catch-up above.
+        runs = int(args.steady_intervals * 900 / src.interval_s)
+        cpu = wall = 0.0
+        fetched = 0
+        with transaction(sf) as s:
+            s.execute(text("UPDATE ingest_source SET watermark_at = :w WHERE name = :n"), {"w": end, "n": src.name})
+        for k in range(runs):
+            now = end + timedelta(seconds=src.interval_s * (k + 1))
+            t0, c0 = time.perf_counter(), time.process_time()
+            r = runner.run_source(src, sf, settings, holder="bench", now=now)
+            cpu += time.process_time() - c0
+            wall += time.perf_counter() - t0
+            fetched += r.received
+            assert r.status == "ok", r.error
+        share = cpu / (runs * src.interval_s)
+        print(f"(c) steady {runs} scheduled runs ({args.steady_intervals} x 15 min), {fetched / runs:,.0f} rows "
+              f"fetched per run (3 h lookback): {cpu / runs * 1000:.0f} ms CPU, {wall / runs * 1000:.0f} ms wall "
+              f"per run; at one run per {src.interval_s:.0f} s: {share * 100:.2f} % of one core (target < 5 %)")
+    finally:
+        sim.terminate()
+        sim.wait(10)
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,479 @@
+"""Synthetic upstream data for the demo registry: a pure function of (seed, series, time).
+
+No I/O and no clock: the simulator's HTTP server, backfills, the benchmark and the tests all
+call the same functions, so what an upstream "said" for any past or present slot can always be
+recomputed exactly.
+
+Values are in each indicator's catalogue unit (kWh, t, m3, MW, car). The HTTP server converts
+them to the unit its upstream really reports in (万吨, 万立方米 ...).
+
+Patterns: daily and weekly cycles of power use (carbide and ferro-alloy furnaces shift load into
+the night valley tariff), the Spring Festival (春节) dip placed by the lunar calendar, other
+public holidays from `chinese_calendar`, heating-season gas, one planned maintenance shutdown
+per enterprise and year.
+
+Incidents (the ground truth written to the labels file) are drawn per 28-day epoch:
+- production incidents per entity (all of its series): shutdown, level_shift, slow_decline;
+- data incidents per series: spike, stuck_meter, missing_reports, late_data,
+  duplicate_deliveries, unit_mixup.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property, lru_cache
+from pathlib import Path
+
+import chinese_calendar
+import yaml
+from lunardate import LunarDate
+
+from backend.registry.demo import demo_enterprises
+
+LOCAL_OFFSET_S = 8 * 3600  # Asia/Shanghai has no daylight saving time
+DAY_S = 86400
+STEP_S = {"15min": 900, "hour": 3600, "day": DAY_S}
+EPOCH_DAYS = 28
+WUHAI_FILE = Path(__file__).resolve().parents[2] / "backend" / "registry" / "data" / "wuhai.yaml"
+
+# Industries whose furnaces and reactors run around the clock.
+CONTINUOUS = frozenset({"carbide", "ferro_alloy", "chlor_alkali", "power", "coking"})
+# Average electrical load per enterprise, kW.
+BASE_KW = {"carbide": 30000, "ferro_alloy": 24000, "chlor_alkali": 20000, "power": 6000, "coking": 3000,
+           "coal_mining": 4000, "coal_washing": 1500, "building_materials": 3000, "fine_chemicals": 2000,
+           "other": 800}
+# Daily output (t) of the product each industry reports to the coal-production monitoring system.
+COAL_PRODUCT = {"coal_mining": ("coal.raw_output", 5000.0), "coal_washing": ("coal.washed_output", 2500.0),
+                "coking": ("coke.output", 3000.0)}
+RAIL_CARS = {"150304": 320.0, "150303": 280.0, "150302": 180.0, "150391": 60.0}
+DIESEL_T = {"150304": 260.0, "150303": 300.0, "150302": 220.0, "150391": 120.0}
+ROAD_T = {"150304": 28000.0, "150303": 35000.0, "150302": 22000.0, "150391": 12000.0}
+RESIDENTIAL_MW = {"150302": 120.0, "150303": 45.0, "150304": 50.0, "150391": 30.0}
+GAS_M3H = {"WD": 6000.0, "HN": 4500.0, "QLS": 5000.0, "DT": 3000.0}
+
+# What a unit mix-up looks like per indicator: the factor by which the stored value is off
+# (e.g. a meter sending Wh labelled kWh, a mine clerk typing tonnes into the 万吨 field).
+UNIT_MIXUP = {"power.consumption": 1000.0, "coal.raw_output": 10000.0, "coal.washed_output": 10000.0,
+              "coke.output": 10000.0, "gas.consumption": 10000.0, "oil.diesel_sales": 1000.0,
+              "oil.refined_sales": 1000.0, "road.freight": 10000.0, "rail.tonnage_coal": 1000.0,
+              "rail.tonnage_coke": 1000.0, "rail.tonnage_other": 1000.0, "coal.rail_in": 1000.0,
+              "coal.rail_out": 1000.0}
+
+PRODUCTION_KINDS = ("shutdown", "level_shift", "slow_decline")
+DATA_KINDS = ("spike", "stuck_meter", "missing_reports", "late_data", "duplicate_deliveries", "unit_mixup")
+# Kinds a detector is expected to find in the values; the others are delivery problems.
+VALUE_KINDS = frozenset({"shutdown", "level_shift", "slow_decline", "spike", "stuck_meter", "unit_mixup",
+                         "missing_reports"})
+P_PRODUCTION = 0.12  # per entity and epoch
+P_DATA = 0.15  # per series and epoch
+
+# Publication delays: how long after the end of a slot the upstream serves it.
+NORMAL_DELAY_S = {"15min": 600, "hour": 1200, "day": 2 * 3600}
+LATE_EXTRA_S = {"15min": 90 * 60, "hour": 3 * 3600, "day": DAY_S}
+
+_M64 = (1 << 64) - 1
+
+
+def _sm(x: int) -> int:
+    """splitmix64: a fast, well-mixed integer hash."""
+    x = (x + 0x9E3779B97F4A7C15) & _M64
+    z = x
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return z ^ (z >> 31)
+
+
+def _u(seed: int, h: int, n: int, salt: int = 0) -> float:
+    """Uniform [0, 1) for (seed, hash, slot, salt)."""
+    return _sm(_sm(_sm(seed ^ h) ^ (n & _M64)) ^ salt) / 18446744073709551616.0
+
+
+def _hash(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class Entity:
+    kind: str  # enterprise | district | park
+    code: str  # USCC, district code or park code
+    name_zh: str
+    district: str
+    park: str | None = None
+    group: str | None = None  # industry group, enterprises only
+    scale: float = 1.0
+
+    @cached_property
+    def h(self) -> int:
+        return _hash(f"{self.kind}|{self.code}")
+
+
+@dataclass(frozen=True)
+class SeriesDef:
+    indicator: str
+    entity: Entity
+    frequency: str  # 15min | hour | day
+    profile: str  # power | grid | coal | rail | oil | road | gas
+    base: float  # typical value per slot, in the indicator's unit
+
+    @property
+    def key(self) -> str:
+        return f"{self.indicator}|{self.entity.kind}|{self.entity.code}"
+
+    @cached_property
+    def h(self) -> int:
+        return _hash(self.key)
+
+    @property
+    def step_s(self) -> int:
+        return STEP_S[self.frequency]
+
+
+@dataclass(frozen=True)
+class Incident:
+    series_key: str
+    kind: str
+    start: int  # epoch seconds, inclusive
+    end: int  # epoch seconds, exclusive
+    factor: float = 1.0
+    planned: bool = False  # planned maintenance: expected, not an anomaly
+
+    def covers(self, t: int) -> bool:
+        return self.start <= t < self.end
+
+    def label(self) -> dict[str, object]:
+        indicator, kind, code = self.series_key.split("|")
+        return {"series": self.series_key, "indicator": indicator, "entity_kind": kind, "entity_code": code,
+                "kind": self.kind, "start": _iso(self.start), "end": _iso(self.end),
+                "anomaly": (self.kind in VALUE_KINDS) and not self.planned, "factor": round(self.factor, 4)}
+
+
+def _iso(t: int) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat()
+
+
+def epoch_s(t: datetime) -> int:
+    if t.tzinfo is None:
+        raise ValueError("naive datetime: times must be timezone-aware")
+    return int(t.timestamp())
+
+
+def local_day(t: int) -> int:
+    """Days since 1970-01-01 of the local (UTC+8) date of epoch second `t`."""
+    return (t + LOCAL_OFFSET_S) // DAY_S
+
+
+def local_hour(t: int) -> float:
+    return ((t + LOCAL_OFFSET_S) % DAY_S) / 3600.0
+
+
+def day_start(day: int) -> int:
+    """Epoch second of local midnight starting local day number `day`."""
+    return day * DAY_S - LOCAL_OFFSET_S
+
+
+@lru_cache(maxsize=4096)
+def _calendar(day: int) -> tuple[int | None, bool, int]:
+    """(offset from the nearest lunar new year, other public holiday, weekday) for a local day."""
+    d = date(1970, 1, 1) + timedelta(days=day)
+    offset = None
+    for year in (d.year, d.year + 1, d.year - 1):
+        try:
+            ny = LunarDate(year, 1, 1).to_solar_date()
+        except ValueError:
+            continue
+        if -12 <= (d - ny).days <= 20:
+            offset = (d - ny).days
+            break
+    try:
+        holiday = chinese_calendar.is_holiday(d) and d.weekday() < 5 and offset is None
+    except NotImplementedError:
+        holiday = False
+    return offset, holiday, d.weekday()
+
+
+def _dip(offset: int | None, depth: float, before: int, after: int) -> float:
+    """A dip to `depth` from `before` days ahead of lunar new year to `after` days after it,
+    ramping linearly over two days at each end."""
+    if offset is None or offset < -before or offset > after:
+        return 1.0
+    edge = min(offset + before, after - offset)
+    if edge >= 2:
+        return depth
+    return 1.0 - (1.0 - depth) * (edge + 1) / 3.0
+
+
+def spring_festival_factor(profile: str, group: str | None, day: int) -> float:
+    offset, _, _ = _calendar(day)
+    if offset is None:
+        return 1.0
+    if profile in ("power", "coal"):
+        if group == "coal_mining":
+            return _dip(offset, 0.15, 5, 10)  # miners go home: mines stand nearly still
+        if group == "coal_washing":
+            return _dip(offset, 0.3, 4, 9)
+        if group in CONTINUOUS:
+            return _dip(offset, 0.88, 1, 6)
+        return _dip(offset, 0.4, 3, 12)
+    if profile == "grid":
+        return _dip(offset, 0.75, 3, 10)
+    if profile == "gas":
+        return _dip(offset, 0.75, 2, 8)
+    if profile == "road":
+        return _dip(offset, 0.35, 5, 12)
+    if profile == "oil":
+        return _dip(offset, 0.5, 4, 10)
+    return _dip(offset, 0.6, 4, 10)  # rail
+
+
+def heating_intensity(day: int) -> float:
+    """0 outside the heating season (15 Oct - 15 Apr in Wuhai), else 0.4..1 peaking mid-January."""
+    d = date(1970, 1, 1) + timedelta(days=day)
+    md = (d.month, d.day)
+    if (4, 15) < md < (10, 15):
+        return 0.0
+    doy = d.timetuple().tm_yday
+    return 0.4 + 0.6 * max(0.0, math.cos(2 * math.pi * (doy - 15) / 365.0))
+
+
+@dataclass
+class World:
+    """The demo city as the upstreams see it: entities and series, for one seed."""
+
+    seed: int = 1
+    enterprises: int = 150
+    registry_seed: int = 20261127
+    entities: list[Entity] = field(default_factory=list)
+    series: list[SeriesDef] = field(default_factory=list)
+    by_key: dict[str, SeriesDef] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        doc = yaml.safe_load(WUHAI_FILE.read_text(encoding="utf-8"))
+        districts = [Entity("district", str(d["code"]), d["name_zh"], str(d["code"])) for d in doc["districts"]]
+        parks = [Entity("park", str(p["code"]), p["name_zh"], str(p["district"]), str(p["code"]))
+                 for p in doc["parks"]]
+        ents: list[Entity] = []
+        for spec in demo_enterprises(self.enterprises, self.registry_seed):
+            v = spec.versions[-1]
+            scale = 0.5 + _u(self.seed, _hash(spec.uscc), 0, 1)
+            ents.append(Entity("enterprise", spec.uscc, spec.name_zh, v.district_code, v.park_code,
+                               v.industry_group, scale))
+        self.entities = districts + parks + ents
+        out: list[SeriesDef] = []
+        for e in ents:
+            assert e.group is not None
+            out.append(SeriesDef("power.consumption", e, "15min", "power", BASE_KW[e.group] * 0.25 * e.scale))
+            if e.group in COAL_PRODUCT:
+                code, base = COAL_PRODUCT[e.group]
+                out.append(SeriesDef(code, e, "day", "coal", base * e.scale))
+        for d in districts:
+            load = RESIDENTIAL_MW[d.code] + sum(
+                BASE_KW[e.group or "other"] * e.scale / 1000 for e in ents if e.district == d.code)
+            out.append(SeriesDef("power.grid_load", d, "15min", "grid", load))
+            cars = RAIL_CARS[d.code]
+            out += [SeriesDef("rail.loading_cars", d, "day", "rail", cars),
+                    SeriesDef("rail.tonnage_coal", d, "day", "rail", cars * 0.68 * 62),
+                    SeriesDef("rail.tonnage_coke", d, "day", "rail", cars * 0.2 * 58),
+                    SeriesDef("rail.tonnage_other", d, "day", "rail", cars * 0.12 * 55),
+                    SeriesDef("coal.rail_out", d, "day", "rail", cars * 0.68 * 62 * 0.95),
+                    SeriesDef("coal.rail_in", d, "day", "rail", cars * 0.68 * 62 * 0.35),
+                    SeriesDef("oil.diesel_sales", d, "day", "oil", DIESEL_T[d.code]),
+                    SeriesDef("oil.refined_sales", d, "day", "oil", DIESEL_T[d.code] * 1.6),
+                    SeriesDef("road.freight", d, "day", "road", ROAD_T[d.code])]
+        for p in parks:
+            out.append(SeriesDef("gas.consumption", p, "hour", "gas", GAS_M3H[p.code]))
+        self.series = out
+        self.by_key = {s.key: s for s in out}
+
+    def of(self, indicator: str) -> list[SeriesDef]:
+        return [s for s in self.series if s.indicator == indicator]
+
+    def enterprise_entities(self) -> list[Entity]:
+        return [e for e in self.entities if e.kind == "enterprise"]
+
+    # --- values ---------------------------------------------------------------------------
+    def true_value(self, s: SeriesDef, t: int) -> float:
+        """The value the world had in slot `t` (epoch seconds of the slot start), including
+        production incidents and planned maintenance, excluding data faults."""
+        if s.profile == "grid":
+            return self._grid(s, t)
+        day = local_day(t)
+        value = s.base * self._shape(s, t, day)
+        value *= self._production_factor(s, t)
+        noise = 0.04 if s.frequency != "day" else 0.06
+        value *= 1.0 + noise * (_u(self.seed, s.h, t // s.step_s, 7) + _u(self.seed, s.h, t // s.step_s, 8) - 1.0)
+        return max(value, 0.0)
+
+    def _shape(self, s: SeriesDef, t: int, day: int) -> float:
+        offset, holiday, weekday = _calendar(day)
+        group = s.entity.group
+        f = spring_festival_factor(s.profile, group, day)
+        if s.profile == "power":
+            h = local_hour(t)
+            if group in ("carbide", "ferro_alloy"):
+                # furnaces follow the time-of-use tariff: full load in the night valley
+                f *= 1.08 if (h >= 23 or h < 7) else (0.93 if (8 <= h < 11 or 18 <= h < 22) else 1.0)
+            elif group in CONTINUOUS:
+                f *= 1.0 + 0.03 * math.cos(2 * math.pi * (h - 14) / 24)
+            else:
+                f *= 0.55 + 0.45 * math.exp(-(((h - 13.5) / 4.5) ** 2))
+                f *= 0.8 if weekday == 6 else (0.9 if weekday == 5 else 1.0)
+                f *= 0.85 if holiday else 1.0
+        elif s.profile == "coal":
+            f *= 0.95 if weekday == 6 and group not in CONTINUOUS else 1.0
+        elif s.profile == "gas":
+            h = local_hour(t)
+            heat = heating_intensity(day)
+            industrial = 1.0 + 0.1 * math.cos(2 * math.pi * (h - 14) / 24)
+            heating = heat * 0.9 * (1.0 + 0.2 * math.cos(2 * math.pi * (h - 5) / 24))
+            f *= (industrial + heating) / (1.0 + 0.45)
+        elif s.profile in ("oil", "road"):
+            f *= 0.88 if weekday >= 5 else 1.0
+            f *= 0.8 if holiday else 1.0
+        elif s.profile == "rail":
+            # a shared daily activity factor per district, so cars and tonnages move together
+            f *= 1.0 + 0.08 * (_u(self.seed, s.entity.h, day, 11) - 0.5)
+        return f
+
+    def _grid(self, s: SeriesDef, t: int) -> float:
+        total = 0.0
+        for e in self.series:
+            if e.profile == "power" and e.entity.district == s.entity.code:
+                total += self.true_value(e, t)
+        h = local_hour(t)
+        residential = RESIDENTIAL_MW[s.entity.code] * (0.7 + 0.45 * math.exp(-(((h - 20) / 2.5) ** 2)))
+        residential *= spring_festival_factor("grid", None, local_day(t))
+        mw = total / 250.0 + residential  # kWh per 15 min -> MW
+        return mw * (1.0 + 0.01 * (_u(self.seed, s.h, t // 900, 7) - 0.5))
+
+    def _production_factor(self, s: SeriesDef, t: int) -> float:
+        f = 1.0
+        for inc in entity_incidents(self.seed, s.entity, epoch_of(t)):
+            if inc.covers(t):
+                if inc.kind == "slow_decline":
+                    frac = (t - inc.start) / max(inc.end - inc.start, 1)
+                    f *= 1.0 - (1.0 - inc.factor) * frac
+                else:
+                    f *= inc.factor
+        return f
+
+    def observed(self, s: SeriesDef, t: int) -> float | None:
+        """What the upstream reports for slot `t`, in the indicator's unit: the true value with
+        data incidents applied. None when the report is missing."""
+        incs = [i for i in series_incidents(self.seed, s, epoch_of(t)) if i.covers(t)]
+        value: float | None = None
+        for inc in incs:
+            if inc.kind == "missing_reports":
+                return None
+            if inc.kind == "stuck_meter":
+                value = self.true_value(s, inc.start)
+        if value is None:
+            value = self.true_value(s, t)
+        for inc in incs:
+            if inc.kind in ("spike", "unit_mixup"):
+                value *= inc.factor
+        return value
+
+    def available_at(self, s: SeriesDef, t: int) -> int:
+        """Epoch second from which the upstream serves slot `t`."""
+        ready = t + s.step_s + NORMAL_DELAY_S[s.frequency]
+        if any(i.kind == "late_data" and i.covers(t) for i in series_incidents(self.seed, s, epoch_of(t))):
+            ready += LATE_EXTRA_S[s.frequency]
+        return ready
+
+    def duplicated(self, s: SeriesDef, t: int) -> bool:
+        return any(i.kind == "duplicate_deliveries" and i.covers(t)
+                   for i in series_incidents(self.seed, s, epoch_of(t)))
+
+    def slots(self, s: SeriesDef, start: int, end: int) -> range:
+        """Slot starts of `s` in [start, end). Daily slots start at local midnight."""
+        step = s.step_s
+        if s.frequency == "day":
+            first = day_start(local_day(start))
+            if first < start:
+                first += DAY_S
+        else:
+            first = -(-start // step) * step
+        return range(first, end, step)
+
+    # --- ground truth ---------------------------------------------------------------------
+    def incidents(self, start: int, end: int) -> list[Incident]:
+        """Every incident (and planned maintenance) overlapping [start, end), per series."""
+        out: list[Incident] = []
+        for e0 in range(epoch_of(start), epoch_of(end - 1) + 1):
+            for s in self.series:
+                if s.profile != "grid":
+                    for inc in entity_incidents(self.seed, s.entity, e0):
+                        out.append(Incident(s.key, inc.kind, inc.start, inc.end, inc.factor, inc.planned))
+                out.extend(series_incidents(self.seed, s, e0))
+        return sorted((i for i in out if i.end > start and i.start < end), key=lambda i: (i.start, i.series_key))
+
+
+def epoch_of(t: int) -> int:
+    return local_day(t) // EPOCH_DAYS
+
+
+@lru_cache(maxsize=65536)
+def entity_incidents(seed: int, entity: Entity, epoch: int) -> tuple[Incident, ...]:
+    """Production incidents of one entity in one epoch (with its planned maintenance)."""
+    out: list[Incident] = []
+    key = f"*|{entity.kind}|{entity.code}"
+    h = entity.h
+    first_day = epoch * EPOCH_DAYS
+    if entity.kind == "enterprise":
+        # planned maintenance: once a year, between April and October, 3-7 days
+        for day in range(first_day, first_day + EPOCH_DAYS):
+            d = date(1970, 1, 1) + timedelta(days=day)
+            doy = d.timetuple().tm_yday
+            start_doy = 95 + int(_u(seed, h, d.year, 21) * 190)
+            if doy == start_doy:
+                length = 3 + int(_u(seed, h, d.year, 22) * 5)
+                out.append(Incident(key, "planned_maintenance", day_start(day), day_start(day + length),
+                                    0.08, planned=True))
+    if _u(seed, h, epoch, 31) < P_PRODUCTION:
+        kind = PRODUCTION_KINDS[int(_u(seed, h, epoch, 32) * len(PRODUCTION_KINDS))]
+        if entity.kind != "enterprise" and kind == "shutdown":
+            kind = "level_shift"
+        length = {"shutdown": 2 + int(_u(seed, h, epoch, 33) * 6),
+                  "level_shift": 10 + int(_u(seed, h, epoch, 33) * 10),
+                  "slow_decline": 10 + int(_u(seed, h, epoch, 33) * 10)}[kind]
+        start_day = first_day + 1 + int(_u(seed, h, epoch, 34) * (EPOCH_DAYS - length - 2))
+        factor = {"shutdown": 0.03, "level_shift": 0.55 + 0.25 * _u(seed, h, epoch, 35),
+                  "slow_decline": 0.5}[kind]
+        start = day_start(start_day) + 3600 * int(_u(seed, h, epoch, 36) * 24)
+        out.append(Incident(key, kind, start, start + length * DAY_S, factor))
+    return tuple(out)
+
+
+@lru_cache(maxsize=65536)
+def series_incidents(seed: int, s: SeriesDef, epoch: int) -> tuple[Incident, ...]:
+    """Data incidents of one series in one epoch."""
+    h = s.h
+    if _u(seed, h, epoch, 41) >= P_DATA:
+        return ()
+    kinds = [k for k in DATA_KINDS
+             if not (k == "stuck_meter" and s.frequency == "day")
+             and not (k == "unit_mixup" and s.indicator not in UNIT_MIXUP)]
+    kind = kinds[int(_u(seed, h, epoch, 42) * len(kinds))]
+    step = s.step_s
+    u = _u(seed, h, epoch, 43)
+    if s.frequency == "day":
+        length = {"spike": 1, "missing_reports": 1 + int(u * 3), "late_data": 1 + int(u * 2),
+                  "duplicate_deliveries": 1 + int(u * 3), "unit_mixup": 1 + int(u * 4)}[kind] * DAY_S
+    else:
+        hours = {"spike": 0.25 if step == 900 else 1, "stuck_meter": 6 + u * 42, "missing_reports": 2 + u * 10,
+                 "late_data": 1 + u * 3, "duplicate_deliveries": 24, "unit_mixup": 24 + u * 72}[kind]
+        length = max(step, int(hours * 3600) // step * step)
+    first = day_start(epoch * EPOCH_DAYS + 1)
+    span = (EPOCH_DAYS - 3) * DAY_S - length
+    start = first + int(_u(seed, h, epoch, 44) * span) // step * step
+    if s.frequency == "day":
+        start = day_start(local_day(start))
+    factor = 1.0
+    if kind == "spike":
+        factor = 3.0 + 2.0 * _u(seed, h, epoch, 45)
+    elif kind == "unit_mixup":
+        factor = UNIT_MIXUP[s.indicator]
+    return (Incident(s.key, kind, start, start + length, factor),)

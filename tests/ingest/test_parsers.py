@@ -1,0 +1,186 @@
+"""Pure parts: parsers, number reading, unit conversion, windows, retry rules, the generator."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from backend.ingestion.batch import ParsedRow, PayloadError
+from backend.ingestion.service import resolve_rows
+from ingest.simulator import feeds
+from ingest.simulator.generator import World, epoch_s
+from ingest.sources import parsers
+from ingest.sources.client import RetryPolicy, retry_after_seconds
+from ingest.sources.definitions import source_named
+from ingest.sources.parsers import Payload, RowError, number
+
+BJ = parsers.UPSTREAM_TZ
+
+
+def _json(doc: object) -> Payload:
+    return Payload(json.dumps(doc, ensure_ascii=False).encode(), "application/json")
+
+
+def test_metering_times_are_interval_ends_and_become_interval_starts() -> None:
+    res = parsers.parse_metering(_json({"code": 0, "data": {"pages": 3, "records": [
+        {"credit_code": "X", "data_time": "2026-11-27 00:15:00", "pap_e": "1,234.5", "unit": "kWh"}]}}))
+    assert res.pages == 3
+    [row] = res.rows
+    assert row.time == datetime(2026, 11, 27, 0, 0, tzinfo=BJ)
+    assert row.value == 1234.5 and row.unit == "kWh" and row.entity_kind == "enterprise"
+
+
+def test_metering_rejects_bad_rows_with_reasons_and_keeps_the_good_ones() -> None:
+    good = {"credit_code": "X", "data_time": "2026-11-27 00:15:00", "pap_e": 1.0}
+    res = parsers.parse_metering(_json({"code": 0, "data": {"records": [
+        good, {**good, "pap_e": "N/A"}, {**good, "pap_e": -3}, {**good, "data_time": "2026-13-45 25:00:00"},
+        {"credit_code": "X", "data_time": "2026-11-27 00:30:00"}]}}))
+    assert len(res.rows) == 1
+    reasons = [r.reason for r in res.rejected]
+    assert any("not a number" in r for r in reasons)
+    assert any("negative" in r for r in reasons)
+    assert any("does not match" in r for r in reasons)
+    assert any("missing field 'pap_e'" in r for r in reasons)
+    assert all(" / " in r for r in reasons)  # Chinese first, then English
+
+
+@pytest.mark.parametrize("body", [b'{"code": 0, "data": {"records": [{"credit', b"<html>502</html>",
+                                  b'{"code": 500, "msg": "busy"}'])
+def test_an_unreadable_response_is_a_payload_error(body: bytes) -> None:
+    with pytest.raises(PayloadError):
+        parsers.parse_metering(Payload(body, "application/json"))
+
+
+def test_rail_csv_is_read_as_gbk_and_a_bad_line_is_rejected_whole() -> None:
+    rows = [["2026-11-26", "乌达站", "150304", "300", "12000.5", "3000.0", "1500.0", "4000.0", ""],
+            ["2026-11-26", "乌海站", "150302", "三百", "1", "1", "1", "1", "1"],
+            ["2026-11-26", "乌海站", "150302", "1"]]
+    res = parsers.parse_rail(Payload(feeds.rail_csv(rows), "text/csv; charset=gbk"))
+    assert {r.indicator for r in res.rows} == {"rail.loading_cars", "rail.tonnage_coal", "rail.tonnage_coke",
+                                               "rail.tonnage_other", "coal.rail_in"}  # empty cell: not reported
+    assert all(r.entity_code == "150304" and r.time == datetime(2026, 11, 26, tzinfo=BJ) for r in res.rows)
+    assert len(res.rejected) == 2 and "三百" in res.rejected[0].raw
+
+
+def test_gas_keeps_the_upstream_unit_for_the_store_to_convert() -> None:
+    res = parsers.parse_gas(_json(feeds.gas_body([["WD", "乌达工业园区", "2026112710", "0.7351"]])))
+    [row] = res.rows
+    assert (row.unit, row.value, row.time) == ("万立方米", 0.7351, datetime(2026, 11, 27, 10, tzinfo=BJ))
+
+
+def test_coal_maps_chinese_indicator_names_and_rejects_unknown_ones() -> None:
+    res = parsers.parse_coal(_json({"success": True, "reportDate": "2026-11-26", "items": [
+        {"enterpriseCode": "X", "indicator": "焦炭产量", "value": "0.3000", "unit": "万吨"},
+        {"enterpriseCode": "X", "indicator": "精煤销量", "value": "1", "unit": "万吨"}]}))
+    assert [(r.indicator, r.value, r.unit) for r in res.rows] == [("coke.output", 0.3, "万吨")]
+    assert "精煤销量" in res.rejected[0].reason
+
+
+@pytest.mark.parametrize("raw, value", [(" 1,234.5 ", 1234.5), (7, 7.0), ("0", 0.0), ("1，000", 1000.0)])
+def test_numbers_are_read_leniently(raw: object, value: float) -> None:
+    assert number(raw) == value
+
+
+@pytest.mark.parametrize("raw", ["", "N/A", "nan", "inf", "-1", None, True, [1]])
+def test_non_numbers_and_negatives_are_rejected(raw: object) -> None:
+    with pytest.raises(RowError):
+        number(raw)
+
+
+UNITS = {"t": ("mass", 1.0), "万吨": ("mass", 10000.0), "10kt": ("mass", 10000.0), "m3": ("volume", 1.0),
+         "万立方米": ("volume", 10000.0), "kWh": ("electricity", 1.0), "MW": ("power", 1.0)}
+INDICATORS = {"coal.raw_output": ("t", "day"), "gas.consumption": ("m3", "hour"),
+              "power.consumption": ("kWh", "15min")}
+ENTITIES = {("enterprise", "E1"): 11, ("park", "WD"): 2}
+T0 = datetime(2026, 11, 26, tzinfo=UTC)
+
+
+def test_values_are_converted_to_the_indicator_unit_and_routed_to_their_table() -> None:
+    good, bad = resolve_rows([ParsedRow("coal.raw_output", "enterprise", "E1", T0, 0.6266, "万吨"),
+                              ParsedRow("gas.consumption", "park", "WD", T0, 0.5, "万立方米")],
+                             ENTITIES, INDICATORS, UNITS)
+    assert not bad
+    assert [(g.key, g.value, g.table) for g in good] == [
+        (("coal.raw_output", "enterprise", 11), pytest.approx(6266.0), "period_observation"),
+        (("gas.consumption", "park", 2), 5000.0, "observation")]
+
+
+@pytest.mark.parametrize("row, reason", [
+    (ParsedRow("coal.raw_output", "enterprise", "E1", T0, 1, "万立方米"), "cannot convert"),
+    (ParsedRow("coal.raw_output", "enterprise", "E1", T0, 1, "斤"), "unknown unit"),
+    (ParsedRow("coal.raw_output", "enterprise", "E9", T0, 1, "t"), "unknown enterprise 'E9'"),
+    (ParsedRow("coal.sold", "enterprise", "E1", T0, 1, "t"), "unknown indicator"),
+    (ParsedRow("coal.raw_output", "enterprise", "E1", T0, float("nan"), "t"), "finite"),
+])
+def test_rows_the_store_cannot_place_are_rejected_with_a_reason(row: ParsedRow, reason: str) -> None:
+    good, bad = resolve_rows([row], ENTITIES, INDICATORS, UNITS)
+    assert not good and reason in bad[0].reason
+
+
+def test_retry_after_is_read_as_seconds_or_a_date_and_honoured() -> None:
+    assert retry_after_seconds("7", 0) == 7
+    assert retry_after_seconds("Thu, 01 Jan 1970 00:00:10 GMT", 4) == pytest.approx(6)
+    assert retry_after_seconds("soon", 0) is None
+    policy = RetryPolicy(backoff_s=0.5, max_retry_after_s=60)
+    assert policy.delay(1, 3.0) == 3.0 and policy.delay(1, 600) == 60
+    assert 0.25 <= policy.delay(1, None) <= 0.5 and policy.delay(10, None) <= 30
+
+
+def test_windows_start_from_the_watermark_minus_lookback_and_chunk() -> None:
+    power = source_named("power_metering")
+    now = datetime(2026, 11, 27, 10, 7, tzinfo=UTC)
+    assert power.window(None, now) == (datetime(2026, 11, 26, 10, tzinfo=UTC), datetime(2026, 11, 27, 10, tzinfo=UTC))
+    wm = datetime(2026, 11, 27, 9, 45, tzinfo=UTC)
+    assert power.window(wm, now)[0] == wm - timedelta(hours=3)
+    assert power.window(wm - timedelta(days=30), now)[0] == datetime(2026, 11, 20, 10, tzinfo=UTC)  # catch-up cap
+    coal = source_named("coal_production")
+    start, end = coal.window(None, now)
+    assert end == datetime(2026, 11, 28, tzinfo=BJ)  # today's running figures are included
+    chunks = coal.chunks(start, end)
+    assert chunks[0][0] == start and chunks[-1][1] == end and all(b - a <= timedelta(days=7) for a, b in chunks)
+
+
+def test_the_generator_is_deterministic_for_a_seed() -> None:
+    a, b, c = World(seed=3), World(seed=3), World(seed=4)
+    t = epoch_s(datetime(2026, 3, 2, 4, tzinfo=UTC))
+    s = a.of("power.consumption")[5]
+    assert a.observed(s, t) == b.observed(b.by_key[s.key], t) != c.observed(c.by_key[s.key], t)
+    assert [i.label() for i in a.incidents(t, t + 86400 * 60)] == [i.label() for i in b.incidents(t, t + 86400 * 60)]
+
+
+def test_spring_festival_heating_and_weekly_patterns_are_there() -> None:
+    w = World(seed=1)
+    mine = next(s for s in w.of("coal.raw_output"))
+    day = 86400
+    # lunar new year 2026 is 17 February
+    festival = epoch_s(datetime(2026, 2, 18, tzinfo=BJ))
+    normal = epoch_s(datetime(2026, 3, 18, tzinfo=BJ))
+    assert w.true_value(mine, festival) < 0.3 * w.true_value(mine, normal)
+    park = w.by_key["gas.consumption|park|WD"]
+    jan = sum(w.true_value(park, epoch_s(datetime(2026, 1, 14, tzinfo=BJ)) + h * 3600) for h in range(24))
+    jul = sum(w.true_value(park, epoch_s(datetime(2026, 7, 14, tzinfo=BJ)) + h * 3600) for h in range(24))
+    assert jan > 1.5 * jul
+    office = next(s for s in w.of("power.consumption") if s.entity.group == "other")
+    noon = epoch_s(datetime(2026, 6, 10, 13, 30, tzinfo=BJ))
+    night = epoch_s(datetime(2026, 6, 10, 3, 30, tzinfo=BJ))
+    assert w.true_value(office, noon) > 1.4 * w.true_value(office, night)
+    del day
+
+
+def test_incidents_cover_every_kind_and_show_in_the_served_values() -> None:
+    w = World(seed=1)
+    start = epoch_s(datetime(2025, 1, 1, tzinfo=UTC))
+    incidents = w.incidents(start, start + 365 * 86400)
+    kinds = {i.kind for i in incidents}
+    assert kinds >= {"shutdown", "level_shift", "slow_decline", "spike", "stuck_meter", "missing_reports",
+                     "late_data", "duplicate_deliveries", "unit_mixup", "planned_maintenance"}
+    missing = next(i for i in incidents if i.kind == "missing_reports")
+    assert w.observed(w.by_key[missing.series_key], missing.start) is None
+    stuck = next(i for i in incidents if i.kind == "stuck_meter")
+    s = w.by_key[stuck.series_key]
+    assert len({w.observed(s, t) for t in w.slots(s, stuck.start, stuck.end)}) == 1
+    mixup = next(i for i in incidents if i.kind == "unit_mixup")
+    s = w.by_key[mixup.series_key]
+    assert w.observed(s, mixup.start) == pytest.approx(w.true_value(s, mixup.start) * mixup.factor)
