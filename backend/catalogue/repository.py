@@ -39,3 +39,7 @@ def unit_table(session: Session) -> dict[str, tuple[str, float]]:
         out[u.code] = (u.dimension, u.factor)
         out[u.name_zh] = (u.dimension, u.factor)
     return out
+
+
+def list_units(session: Session) -> list[Unit]:
+    return list(session.scalars(select(Unit).order_by(Unit.dimension, Unit.factor)))

@@ -113,7 +113,8 @@ def test_a_database_connection_lost_mid_batch_is_retried_and_the_counts_match(
             _run("power_metering", fresh_database_url, fresh_factory, simulator)))
         t.start()
         victim = None
-        deadline = time.monotonic() + 30
+        # generous: on a loaded 2-core machine the fetch before the store can take a while
+        deadline = time.monotonic() + 180
         while victim is None and time.monotonic() < deadline:
             victim = conn.execute(text(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "

@@ -1,0 +1,423 @@
+"""Series and aggregates: which series make up a figure, and the figures of each point.
+
+The rules (documented in docs/api.md):
+
+* **Direct series first.** A place (city, district, park) whose value is reported directly
+  (a series of that entity kind, e.g. grid load per district, gas per park) is represented
+  by that series; otherwise it is the sum of its children: city = districts, district = its
+  parks and its enterprises outside any park, park = its enterprises. Enterprise values
+  count in the place of the registry version valid on their (local) day.
+* **Enterprise attributes** (industry, above-scale, key enterprise, a list of enterprises)
+  only exist for enterprises: any such filter, or grouping by industry or enterprise, uses
+  enterprise series only.
+* `agg_entities = none` (e.g. a growth rate): only directly reported series, never summed.
+  `wmean`: Σ(value × weight) / Σ weight over enterprises, the weight being the indicator's
+  `weight_indicator` in the same bucket.
+* **January–February.** When a monthly series has no January value but a February value,
+  February is taken as the January–February total (1–2月); the month view then shows no
+  January and a February point covering both months, and its 同比 compares with last year's
+  January + February. 环比 across a combined point is not given.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from backend.aggregates import compute
+from backend.aggregates import repository as repo
+from backend.aggregates.compute import Key, PointMath
+from backend.aggregates.periods import (
+    MAX_SPAN_DAYS,
+    MONTH_BUCKETS,
+    Bucket,
+    add_months,
+    bucket_start,
+    growth_pct,
+    same_period_last_year,
+    shift_year,
+    widen,
+)
+from backend.aggregates.repository import GroupBy, Selection
+from backend.api.problems import InvalidRequest, NotFound
+from backend.catalogue import repository as catalogue_repo
+from backend.catalogue.models import Indicator
+from backend.registry import repository as registry_repo
+
+ALL_FIGURES = frozenset({"yoy", "pop", "ytd", "share", "contribution"})
+
+
+@dataclass(frozen=True)
+class SeriesQuery:
+    indicator: str
+    bucket: Bucket
+    start: date
+    end: date  # inclusive
+    district_ids: tuple[int, ...] | None = None
+    park_ids: tuple[int, ...] | None = None
+    industry_groups: tuple[str, ...] | None = None
+    above_scale: bool | None = None
+    key_enterprise: bool | None = None
+    enterprise_ids: tuple[int, ...] | None = None
+    group_by: GroupBy = "none"
+    figures: frozenset[str] = ALL_FIGURES
+    basis: str = "current"  # current | same (同口径)
+
+
+@dataclass
+class Point:
+    key: Key
+    combined_months: bool
+    n_series: int
+    math: PointMath
+
+
+@dataclass
+class GroupSeries:
+    group: str
+    points: list[Point]
+
+
+@dataclass
+class SeriesResult:
+    indicator: Indicator
+    bucket: Bucket
+    start: date
+    end: date  # exclusive, widened to whole buckets
+    source: str
+    groups: list[GroupSeries]
+    parent: GroupSeries | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Fetched:
+    values: dict[str, dict[Key, float]] = field(default_factory=lambda: defaultdict(dict))
+    combined_years: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    n: dict[str, dict[Key, int]] = field(default_factory=lambda: defaultdict(dict))
+
+
+def indicator_or_404(session: Session, code: str) -> Indicator:
+    ind = catalogue_repo.get_indicator(session, code)
+    if ind is None:
+        raise NotFound(f"indicator {code!r} does not exist; see GET /api/v1/indicators")
+    return ind
+
+
+def enterprise_only(q: SeriesQuery) -> bool:
+    return (q.industry_groups is not None or q.above_scale is not None or q.key_enterprise is not None
+            or q.enterprise_ids is not None or q.group_by in ("industry", "enterprise"))
+
+
+def make_selection(session: Session, ind: Indicator, q: SeriesQuery, group_by: GroupBy) -> tuple[Selection, str]:
+    """The contributions for `q` grouped by `group_by`, and a sentence saying which they are."""
+    sel = Selection(indicator=ind.code, agg_time=ind.agg_time, monthly_frequency=ind.frequency == "month",
+                    district_ids=q.district_ids, park_ids=q.park_ids, industry_groups=q.industry_groups,
+                    above_scale=q.above_scale, key_enterprise=q.key_enterprise, enterprise_ids=q.enterprise_ids,
+                    group_by=group_by)
+    level = ("enterprise" if enterprise_only(replace(q, group_by=group_by)) else
+             "park" if group_by == "park" or q.park_ids is not None else
+             "district" if group_by == "district" or q.district_ids is not None else "city")
+    if ind.agg_entities == "wmean" or level == "enterprise":
+        if ind.agg_entities == "none":
+            return replace(sel, enterprises=True), "enterprise series (not aggregated: agg_entities = none)"
+        return sel, "sum of enterprise series, each in the registry version valid on its day"
+    direct = repo.direct_series(session, ind.code)
+    if ind.agg_entities == "none":
+        if level == "city":
+            return replace(sel, enterprises=False, city_direct=True), "the city series as reported"
+        if level == "district":
+            return (replace(sel, enterprises=False, district_direct=tuple(sorted(direct["district"]))),
+                    "district series as reported")
+        return replace(sel, enterprises=False, park_direct=tuple(sorted(direct["park"]))), "park series as reported"
+    if level == "city" and direct["city"]:
+        return replace(sel, enterprises=False, city_direct=True), "the city series reported directly"
+    parks = tuple(sorted(direct["park"]))
+    if level == "park":
+        return (replace(sel, park_direct=parks, exclude_parks=parks),
+                "parks reported directly where they are, else the sum of their enterprises")
+    park_district = {p.id: p.district_id for p in registry_repo.list_parks(session)}
+    districts = tuple(sorted(direct["district"]))
+    parks = tuple(p for p in parks if park_district.get(p) not in direct["district"])
+    return (replace(sel, district_direct=districts, park_direct=parks, exclude_districts=districts,
+                    exclude_parks=parks),
+            "districts and parks reported directly where they are, else the sum of their enterprises")
+
+
+def _path(bucket: Bucket | None, a: date, b: date) -> repo.Path:
+    if bucket == Bucket.hour:
+        return "hour"
+    if bucket in MONTH_BUCKETS or (bucket is None and a.day == 1 and b.day == 1):
+        return "month"
+    return "day"
+
+
+def fetch(session: Session, ind: Indicator, sel: Selection, bucket: Bucket | None, a: date, b: date, tz: str,
+          per_enterprise: bool = False) -> Fetched:
+    """Values per group and bucket over local days [a, b); `bucket` None: one bucket (key a)."""
+    out = Fetched()
+    if a >= b:
+        return out
+    path = _path(bucket, a, b)
+    zone = ZoneInfo(tz)
+    ta = datetime.combine(a, time(), zone) if path == "hour" else None
+    tb = datetime.combine(b, time(), zone) if path == "hour" else None
+    if ind.agg_entities == "wmean" and ind.weight_indicator:
+        weight = indicator_or_404(session, ind.weight_indicator)
+        vs = repo.cells(session, sel, path, bucket, a, b, ta, tb, tz, per_enterprise=True)
+        ws = repo.cells(session, replace(sel, indicator=weight.code, agg_time=weight.agg_time), path, bucket,
+                        a, b, ta, tb, tz, per_enterprise=True)
+        wmap = {(c.group, c.key): c.value for c in ws}
+        num: dict[tuple[str, Key], float] = defaultdict(float)
+        den: dict[tuple[str, Key], float] = defaultdict(float)
+        for c in vs:
+            w = wmap.get((c.group, c.key))
+            if w:
+                g = c.group if per_enterprise else c.group.rsplit("|", 1)[0]
+                num[(g, c.key)] += c.value * w
+                den[(g, c.key)] += w
+                out.n[g][c.key] = out.n[g].get(c.key, 0) + 1
+        for (g, k), d in den.items():
+            out.values[g][k] = num[(g, k)] / d
+        return out
+    for c in repo.cells(session, sel, path, bucket, a, b, ta, tb, tz, per_enterprise=per_enterprise):
+        out.values[c.group][c.key] = c.value
+        out.n[c.group][c.key] = c.n_series
+        if c.jan_feb_combined and isinstance(c.key, date):
+            out.combined_years[c.group].add(c.key.year)
+    return out
+
+
+def _check(ind: Indicator, q: SeriesQuery) -> None:
+    if q.end < q.start:
+        raise InvalidRequest("end is before start")
+    if (q.end - q.start).days > MAX_SPAN_DAYS[q.bucket]:
+        raise InvalidRequest(f"a {q.bucket.value} view covers at most {MAX_SPAN_DAYS[q.bucket]} days; "
+                             "use a coarser bucket")
+    if q.bucket == Bucket.hour and ind.frequency not in ("15min", "hour"):
+        raise InvalidRequest(f"{ind.code} is reported per {ind.frequency}: hour buckets need 15-minute or "
+                             "hourly data")
+    if q.basis == "same":
+        if q.above_scale is None and q.industry_groups is None and q.key_enterprise is None:
+            raise InvalidRequest("basis=same compares an enterprise set: give above_scale (usually true), "
+                                 "industry or key_enterprise")
+        if ind.agg_time != "sum" or ind.agg_entities != "sum":
+            raise InvalidRequest("basis=same needs an indicator summed over time and enterprises")
+
+
+def _year_back(d: date, bucket: Bucket) -> date:
+    if bucket == Bucket.week:
+        return d - timedelta(days=364)
+    return shift_year(d, -1) or d - timedelta(days=365)
+
+
+def series(session: Session, q: SeriesQuery, tz: str = "Asia/Shanghai") -> SeriesResult:
+    """Bucketed values of an indicator for a place (or places side by side), with 同比, 环比,
+    累计, 累计同比, share of the parent and contribution to the parent's growth."""
+    ind = indicator_or_404(session, q.indicator)
+    _check(ind, q)
+    bucket = q.bucket
+    a, b = widen(q.start, q.end, bucket)
+    sums = ind.agg_time == "sum" and ind.agg_entities in ("sum",)
+    want_ytd = "ytd" in q.figures and sums and bucket not in (Bucket.hour, Bucket.week)
+    want_yoy = "yoy" in q.figures or "contribution" in q.figures
+    # What to fetch: one bucket before (环比), January when the range starts in February
+    # (1–2月 folding), and 1 January for year-to-date in month-type buckets.
+    fa = bucket_start(a - timedelta(days=1), bucket) if bucket != Bucket.hour else a - timedelta(days=1)
+    if bucket == Bucket.month and a.month == 2:
+        fa = min(fa, date(a.year, 1, 1))
+    if want_ytd and bucket in MONTH_BUCKETS:
+        fa = min(fa, date(a.year, 1, 1))
+    sel, source = make_selection(session, ind, q, q.group_by)
+    grouped = q.group_by != "none"
+    cur = fetch(session, ind, sel, bucket, fa, b, tz)
+    prev = Fetched()
+    if want_yoy or want_ytd:
+        prev = fetch(session, ind, sel, bucket, _year_back(fa, bucket), _year_back(b, bucket), tz)
+    prefix_cur: dict[str, dict[int, float]] = defaultdict(dict)
+    prefix_prev: dict[str, dict[int, float]] = defaultdict(dict)
+    if want_ytd and bucket == Bucket.day:
+        for target, shift in ((prefix_cur, 0), (prefix_prev, -1)):
+            day0 = shift_year(fa, shift) or fa - timedelta(days=365)
+            jan1, m1 = date(day0.year, 1, 1), day0.replace(day=1)
+            for part_a, part_b in ((jan1, m1), (m1, day0)):
+                got = fetch(session, ind, sel, None, part_a, part_b, tz)
+                for g, vals in got.values.items():
+                    for v in vals.values():
+                        target[g][day0.year] = target[g].get(day0.year, 0.0) + v
+    same_base: dict[str, dict[Key, float]] | None = None
+    same_base_ytd: dict[str, dict[Key, float]] | None = None
+    if q.basis == "same":
+        same_base, same_base_ytd = _same_basis(session, ind, sel, bucket, fa, b, tz,
+                                               want_ytd and bucket in MONTH_BUCKETS, cur.combined_years)
+
+    parent_series: GroupSeries | None = None
+    parent_points: dict[Key, PointMath] = {}
+    if grouped and ({"share", "contribution"} & q.figures):
+        psel, _ = make_selection(session, ind, replace(q, group_by="none"), "none")
+        pq = replace(q, group_by="none", figures=frozenset({"yoy", "ytd"}))
+        pcur = fetch(session, ind, psel, bucket, fa, b, tz)
+        pprev = fetch(session, ind, psel, bucket, _year_back(fa, bucket), _year_back(b, bucket), tz)
+        parent_series = _group_points("", pcur, pprev, prefix_cur={}, prefix_prev={}, bucket=bucket, a=a, b=b,
+                                      want_ytd=want_ytd and bucket in MONTH_BUCKETS, sums=sums, q=pq)
+        parent_points = {p.key: p.math for p in parent_series.points}
+
+    groups = sorted(set(cur.values) | (set(prev.values) if grouped else set()))
+    if not grouped:
+        groups = [""]
+    out: list[GroupSeries] = []
+    for g in groups:
+        gs = _group_points(g, cur, prev, prefix_cur.get(g, {}), prefix_prev.get(g, {}), bucket, a, b, want_ytd,
+                           sums, q, same_base.get(g, {}) if same_base is not None else None,
+                           same_base_ytd.get(g, {}) if same_base_ytd is not None else None)
+        for p in gs.points:
+            if p.key in parent_points:
+                compute.add_parent_math(p.math, parent_points[p.key])
+        out.append(gs)
+    notes = []
+    if any(p.combined_months for gs in out for p in gs.points):
+        notes.append("February points marked combined_months cover January–February (1–2月): January was not "
+                     "reported separately.")
+    return SeriesResult(indicator=ind, bucket=bucket, start=a, end=b, source=source, groups=out,
+                        parent=parent_series, notes=notes)
+
+
+def _group_points(g: str, cur: Fetched, prev: Fetched, prefix_cur: dict[int, float], prefix_prev: dict[int, float],
+                  bucket: Bucket, a: date, b: date, want_ytd: bool, sums: bool, q: SeriesQuery,
+                  same_base: dict[Key, float] | None = None, same_base_ytd: dict[Key, float] | None = None
+                  ) -> GroupSeries:
+    values: dict[Key, float] = dict(cur.values.get(g, {}))
+    last_year: dict[Key, float] = dict(prev.values.get(g, {}))
+    covered: set[Key] = set()
+    no_pop: set[Key] = set()
+    no_yoy: set[Key] = set()
+    if bucket == Bucket.month and sums:
+        cur_years = cur.combined_years.get(g, set())
+        prev_years = prev.combined_years.get(g, set())
+        values, covered = compute.fold_jan_feb(values, cur_years)
+        # Compare a combined 1–2月 with last year's January + February.
+        last_year, _ = compute.fold_jan_feb(last_year, {y - 1 for y in cur_years} | prev_years)
+        for y in prev_years - {y - 1 for y in cur_years}:
+            no_yoy |= {date(y + 1, 1, 1), date(y + 1, 2, 1)}  # last year combined, this year not
+        for k in covered:
+            no_pop |= {k, add_months(k, 1)}
+    ytd = compute.year_to_date(values, bucket, prefix_cur) if want_ytd else None
+    ly_ytd = compute.year_to_date(last_year, bucket, prefix_prev) if want_ytd else None
+    if same_base is not None:
+        last_year = same_base
+        ly_ytd = same_base_ytd
+    points = []
+    for k in sorted(values):
+        kd = k.date() if isinstance(k, datetime) else k
+        if kd < a or kd >= b:
+            continue
+        pm = compute.point_math(k, bucket, values, last_year if "yoy" in q.figures or "contribution" in q.figures
+                                else {}, ytd, ly_ytd, no_pop if "pop" in q.figures else set(values), no_yoy)
+        if "pop" not in q.figures:
+            pm.pop_pct = None
+        if "yoy" not in q.figures:
+            pm.yoy_pct = None
+            pm.ytd_yoy_pct = None
+        points.append(Point(k, k in covered, cur.n.get(g, {}).get(k, 0), pm))
+    return GroupSeries(g, points)
+
+
+def _same_basis(session: Session, ind: Indicator, sel: Selection, bucket: Bucket, fa: date, b: date, tz: str,
+                want_ytd: bool, combined: dict[str, set[int]]
+                ) -> tuple[dict[str, dict[Key, float]], dict[str, dict[Key, float]] | None]:
+    """同口径 base: for each group and bucket, last year's values of the enterprises that are in
+    the group *now*, whatever their attributes were last year (本年口径). Keyed by last year's
+    bucket keys, like ordinary last-year values."""
+    members_raw = fetch(session, ind, sel, bucket, fa, b, tz, per_enterprise=True)
+    members: dict[str, dict[Key, set[int]]] = defaultdict(lambda: defaultdict(set))
+    ids: set[int] = set()
+    for gk in members_raw.values:
+        g, eid = gk.rsplit("|", 1)
+        for k in members_raw.values[gk]:
+            members[g][k].add(int(eid))
+            ids.add(int(eid))
+    if not ids:
+        return {}, ({} if want_ytd else None)
+    plain = Selection(indicator=ind.code, agg_time=ind.agg_time, monthly_frequency=ind.frequency == "month",
+                      enterprise_ids=tuple(sorted(ids)), group_by="enterprise")
+    ly = fetch(session, ind, plain, bucket, _year_back(fa, bucket), _year_back(b, bucket), tz)
+    per_e = {int(e): v for e, v in ly.values.items()}
+    per_e_ytd = {e: compute.year_to_date(v, bucket) for e, v in per_e.items()} if want_ytd else {}
+    base: dict[str, dict[Key, float]] = defaultdict(dict)
+    base_ytd: dict[str, dict[Key, float]] = defaultdict(dict)
+    for g, by_key in members.items():
+        for k, eids in by_key.items():
+            kp = same_period_last_year(k, bucket)
+            if kp is None:
+                continue
+            keys: list[Key] = [kp]
+            if (bucket == Bucket.month and isinstance(k, date) and k.month == 2
+                    and k.year in combined.get(g, set())):
+                # a combined 1–2月 this year: January's members too, against January + February
+                eids = eids | by_key.get(date(k.year, 1, 1), set())
+                keys = [date(kp.year, 1, 1), kp]
+            base[g][kp] = sum(per_e.get(e, {}).get(x, 0.0) for e in eids for x in keys)
+            if want_ytd:
+                base_ytd[g][kp] = sum(_ytd_at(per_e_ytd.get(e, {}), kp) for e in eids)
+    return base, (base_ytd if want_ytd else None)
+
+
+def _ytd_at(ytd: dict[Key, float], k: Key) -> float:
+    """An enterprise's year-to-date total at bucket `k` (its last total before k if it
+    reported nothing in k)."""
+    before = [x for x in ytd if x <= k and x.year == k.year]
+    return ytd[max(before)] if before else 0.0
+
+
+@dataclass
+class TopRow:
+    enterprise_id: int
+    name_zh: str
+    name_en: str | None
+    uscc: str
+    value: float | None
+    last_year_value: float | None
+    change: float | None
+    change_pct: float | None
+
+
+def top_enterprises(session: Session, q: SeriesQuery, by: str, n: int, ascending: bool,
+                    tz: str = "Asia/Shanghai") -> tuple[Indicator, date, date, list[TopRow]]:
+    """Top-N enterprises over [start, end] (one total per enterprise) by value, by change
+    against the same period last year, or by percentage change."""
+    ind = indicator_or_404(session, q.indicator)
+    if ind.agg_entities == "none":
+        raise InvalidRequest(f"{ind.code} is not additive over enterprises")
+    if q.end < q.start or (q.end - q.start).days > 3 * 366:
+        raise InvalidRequest("give a range of at most three years with end >= start")
+    a, b = q.start, q.end + timedelta(days=1)
+    sel, _ = make_selection(session, ind, q, "enterprise")
+    cur = fetch(session, ind, sel, None, a, b, tz)
+    ids = tuple(sorted(int(g) for g in cur.values))
+    prev_vals: dict[int, float] = {}
+    if ids and by != "value":
+        pa, pb = shift_year(a, -1) or a - timedelta(days=365), shift_year(b, -1) or b - timedelta(days=365)
+        plain = Selection(indicator=ind.code, agg_time=ind.agg_time, enterprise_ids=ids, group_by="enterprise")
+        prev = fetch(session, ind, plain, None, pa, pb, tz)
+        prev_vals = {int(g): next(iter(v.values())) for g, v in prev.values.items() if v}
+    rows = []
+    for g, vals in cur.values.items():
+        eid = int(g)
+        v = next(iter(vals.values()), None)
+        ly = prev_vals.get(eid)
+        change = v - ly if v is not None and ly is not None else None
+        pct = growth_pct(v, ly)
+        rows.append((eid, v, ly, change, pct))
+    key_index = {"value": 1, "change": 3, "change_pct": 4}[by]
+    rows = [r for r in rows if r[key_index] is not None]
+    rows.sort(key=lambda r: (float(r[key_index] or 0.0), -r[0]) if ascending
+              else (-float(r[key_index] or 0.0), r[0]))
+    rows = rows[:n]
+    names = repo.enterprise_names(session, [r[0] for r in rows])
+    out = [TopRow(eid, names[eid][0], names[eid][1], names[eid][2], v, ly, ch, pct)
+           for eid, v, ly, ch, pct in rows]
+    return ind, a, b, out

@@ -1,0 +1,107 @@
+"""SQL for users, sessions, API keys, the audit log and login attempts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.orm import Session
+
+from backend.auth.models import ApiKey, AuditLog, AuthSession, LoginAttempt, User
+from backend.registry.models import EnterpriseVersion
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def get_user_by_username(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username))
+
+
+def list_users(session: Session, *, limit: int, offset: int, order_by: Sequence[ColumnElement[Any]]
+               ) -> tuple[list[User], int]:
+    total = session.scalar(select(func.count()).select_from(User)) or 0
+    rows = session.scalars(select(User).order_by(*order_by, User.id).limit(limit).offset(offset))
+    return list(rows), total
+
+
+def add(session: Session, obj: object) -> None:
+    session.add(obj)
+    session.flush()
+
+
+def session_by_token_hash(session: Session, token_hash: str) -> tuple[AuthSession, User] | None:
+    row = session.execute(select(AuthSession, User).join(User, User.id == AuthSession.user_id)
+                          .where(AuthSession.token_hash == token_hash)).first()
+    return (row[0], row[1]) if row else None
+
+
+def api_key_by_prefix(session: Session, prefix: str) -> tuple[ApiKey, User] | None:
+    row = session.execute(select(ApiKey, User).join(User, User.id == ApiKey.user_id)
+                          .where(ApiKey.prefix == prefix)).first()
+    return (row[0], row[1]) if row else None
+
+
+def touch_api_key(session: Session, key_id: int, now: datetime) -> None:
+    session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
+
+
+def get_api_key(session: Session, key_id: int) -> ApiKey | None:
+    return session.get(ApiKey, key_id)
+
+
+def list_api_keys(session: Session, user_id: int | None) -> list[ApiKey]:
+    q = select(ApiKey).order_by(ApiKey.id)
+    if user_id is not None:
+        q = q.where(ApiKey.user_id == user_id)
+    return list(session.scalars(q))
+
+
+def record_attempt(session: Session, username: str, ip: str | None, succeeded: bool, now: datetime) -> None:
+    session.add(LoginAttempt(username=username, ip=ip, succeeded=succeeded, attempted_at=now))
+    session.flush()
+
+
+def failures_since(session: Session, username: str, ip: str | None, since: datetime
+                   ) -> tuple[int, int, datetime | None]:
+    """(failures for the username, failures from the ip, oldest of those) since `since`."""
+    by_user = session.execute(select(func.count(), func.min(LoginAttempt.attempted_at)).where(
+        LoginAttempt.username == username, LoginAttempt.succeeded.is_(False),
+        LoginAttempt.attempted_at >= since)).one()
+    by_ip = 0
+    oldest = by_user[1]
+    if ip is not None:
+        row = session.execute(select(func.count(), func.min(LoginAttempt.attempted_at)).where(
+            LoginAttempt.ip == ip, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since)).one()
+        by_ip = row[0]
+        if row[1] is not None and (oldest is None or row[1] < oldest):
+            oldest = row[1]
+    return by_user[0], by_ip, oldest
+
+
+def add_audit(session: Session, entry: AuditLog) -> None:
+    session.add(entry)
+    session.flush()
+
+
+def list_audit(session: Session, *, limit: int, offset: int, action: str | None, user_id: int | None,
+               since: datetime | None) -> tuple[list[AuditLog], int]:
+    conds: list[ColumnElement[bool]] = []
+    if action:
+        conds.append(AuditLog.action == action)
+    if user_id is not None:
+        conds.append(AuditLog.user_id == user_id)
+    if since is not None:
+        conds.append(AuditLog.at >= since)
+    total = session.scalar(select(func.count()).select_from(AuditLog).where(*conds)) or 0
+    rows = session.scalars(select(AuditLog).where(*conds).order_by(AuditLog.at.desc(), AuditLog.id.desc())
+                           .limit(limit).offset(offset))
+    return list(rows), total
+
+
+def enterprise_district_ids(session: Session, enterprise_id: int) -> set[int]:
+    return set(session.scalars(select(EnterpriseVersion.district_id)
+                               .where(EnterpriseVersion.enterprise_id == enterprise_id)))
