@@ -1,0 +1,215 @@
+"""Request and response bodies of the alerts API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+LevelName = Literal["blue", "yellow", "orange", "red"]
+StateName = Literal["open", "acknowledged", "escalated", "resolved", "false_alarm"]
+PositionName = Literal["duty_officer", "section_chief", "bureau_leader", "city_leader"]
+
+
+class AlertOut(BaseModel):
+    """An alert: one episode of one series, or a park-level group of enterprise alerts."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    level: LevelName = Field(description="Current colour: red 红 (major), orange 橙, yellow 黄, blue 蓝 (watch).")
+    peak_level: LevelName
+    state: StateName
+    is_group: bool
+    parent_id: int | None = Field(description="The park group this alert belongs to, if any.")
+    series_id: int | None
+    indicator_code: str
+    entity_kind: str
+    entity_id: int
+    district_id: int | None
+    park_id: int | None
+    enterprise_id: int | None
+    episode_started_at: datetime
+    opened_at: datetime
+    level_since: datetime
+    last_point_at: datetime | None
+    signal_ended_at: datetime | None = Field(description="When the data returned to normal (alert still to be closed).")
+    value: float | None
+    expected: float | None
+    lower: float | None
+    upper: float | None
+    severity: float
+    importance: float
+    checks: list[str]
+    explanation_zh: str
+    explanation_en: str
+    department: str | None
+    assignee_user_id: int | None
+    acknowledged_at: datetime | None
+    acknowledged_by: int | None
+    escalated_at: datetime | None
+    resolved_at: datetime | None
+    resolved_by: int | None
+    countermeasures: str | None
+    close_reason: str | None
+    due_at: datetime | None
+    overdue: bool = False
+    silenced_by: int | None
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    kind: str = Field(examples=["acknowledged"])
+    actor: str
+    actor_user_id: int | None
+    from_state: str | None
+    to_state: str | None
+    level: str | None
+    text: str | None
+    detail: dict[str, Any]
+
+
+class NotificationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    email: str
+    language: str
+    reason: str
+    status: str = Field(description="pending, sending, sent, failed or suppressed (silenced).")
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+
+
+class PointOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    time: datetime
+    value: float
+    expected: float | None
+    lower: float | None
+    upper: float | None
+    severity: float
+
+
+class AlertDetail(AlertOut):
+    timeline: list[EventOut]
+    members: list[AlertOut] = Field(default_factory=list)
+    notifications: list[NotificationOut] = Field(default_factory=list)
+    points: list[PointOut] = Field(default_factory=list)
+
+
+class AcknowledgeIn(BaseModel):
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class EscalateIn(BaseModel):
+    targets: list[PositionName] = Field(min_length=1, examples=[["bureau_leader"]])
+    reason: str = Field(min_length=1, max_length=4000, examples=["需协调电力公司恢复供电"])
+
+
+class ResolveIn(BaseModel):
+    countermeasures: str = Field(min_length=1, max_length=8000, description="对策建议: what was done or proposed.")
+
+
+class CloseIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=4000, examples=["表计故障，数据已更正"])
+
+
+class CommentIn(BaseModel):
+    text: str = Field(min_length=1, max_length=8000)
+
+
+class AssignIn(BaseModel):
+    department: str = Field(min_length=1, max_length=200, examples=["市工信局运行科"])
+    assignee_user_id: int | None = None
+
+
+class SilenceIn(BaseModel):
+    kind: Literal["silence", "maintenance"] = Field(
+        default="silence", description="silence: alerts are raised but no mail is sent; maintenance: no alerts.")
+    starts_at: datetime
+    ends_at: datetime
+    reason: str = Field(min_length=1, max_length=2000)
+    indicator_code: str | None = None
+    entity_kind: Literal["city", "district", "park", "enterprise"] | None = None
+    entity_id: int | None = None
+    district_id: int | None = None
+    park_id: int | None = None
+    everything: bool = Field(default=False, description="Must be true to silence every alert (no matcher).")
+
+
+class SilenceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    indicator_code: str | None
+    entity_kind: str | None
+    entity_id: int | None
+    district_id: int | None
+    park_id: int | None
+    created_by: int | None
+    created_at: datetime
+    cancelled_at: datetime | None
+
+
+class RuleIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    indicator_code: str
+    kind: Literal["threshold", "target", "importance"]
+    params: dict[str, Any] = Field(default_factory=dict, examples=[{"lower": 100.0}],
+                                   description="threshold: lower/upper; target: target, tolerance_pct, two_sided.")
+    entity_kind: Literal["city", "district", "park", "enterprise"] | None = None
+    entity_id: int | None = None
+    importance: float | None = Field(default=None, ge=0.1, le=5)
+    enabled: bool = True
+
+
+class RuleOut(RuleIn):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class StepIO(BaseModel):
+    after_minutes: float = Field(ge=0)
+    condition: Literal["always", "unacknowledged", "unresolved"]
+    targets: list[PositionName] = Field(min_length=1)
+    escalate: bool = False
+    email: bool = True
+
+
+class PolicyIn(BaseModel):
+    steps: list[StepIO]
+    resolve_within_hours: float = Field(gt=0)
+
+
+class PolicyOut(PolicyIn):
+    level: LevelName
+    configured: bool = Field(description="False: the built-in default is in force.")
+
+
+class ContactIn(BaseModel):
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    language: Literal["zh", "en"] = "zh"
+    position: PositionName | None = None
+    min_level: LevelName = "blue"
+    daily_digest: bool = False
+    enabled: bool = True
+
+
+class ContactOut(ContactIn):
+    user_id: int

@@ -1,0 +1,120 @@
+"""The alerts API: filters, district scope, handling with its timeline, role checks, silences,
+rules and escalation policies."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from backend.alerts.models import Alert
+from backend.notifications.models import Notification
+from tests.alerts.conftest import START, add_user
+from tests.api.support import ADMIN, auth
+
+WUDA = "150304"
+
+
+def _alert(session: Session, level: str = "red", district_code: str = WUDA) -> Alert:
+    did = session.execute(text("SELECT id FROM district WHERE code = :c"), {"c": district_code}).scalar_one()
+    a = Alert(series_id=None, indicator_code="power.consumption", entity_kind="enterprise", entity_id=1,
+              district_id=did, park_id=None, enterprise_id=1, level=level, peak_level=level, level_since=START,
+              state="open", episode_started_at=START, opened_at=START, checks=["level_shift"],
+              explanation_zh="低于预期区间", explanation_en="below the expected band", importance=1.0, severity=0.97,
+              is_group=False, due_at=START + timedelta(hours=4))
+    session.add(a)
+    session.flush()
+    return a
+
+
+def test_alerts_are_filtered_and_scoped_to_the_callers_district(client: TestClient, db_session: Session):
+    a = _alert(db_session)
+    b = _alert(db_session, "blue", "150303")
+    duty = auth(client, "duty")
+    r = client.get("/api/v1/alerts", headers=duty)
+    assert r.status_code == 200 and {x["id"] for x in r.json()["items"]} >= {a.id, b.id}
+    r = client.get("/api/v1/alerts", params={"level": "red", "district": WUDA}, headers=duty)
+    assert [x["id"] for x in r.json()["items"]] == [a.id] and r.json()["items"][0]["overdue"] is True
+    hainan = auth(client, "hainan_duty")
+    ids = [x["id"] for x in client.get("/api/v1/alerts", headers=hainan).json()["items"]]
+    assert b.id in ids and a.id not in ids
+    assert client.get(f"/api/v1/alerts/{a.id}", headers=hainan).status_code == 404
+    assert client.get("/api/v1/alerts", headers=auth(client, "reporter")).status_code == 403
+
+
+def test_handling_an_alert_through_the_api_builds_its_timeline_and_sends_nothing_itself(
+        client: TestClient, db_session: Session):
+    a = _alert(db_session)
+    add_user(db_session, "api_chief", "leader", "chief-api@wuhai.example", position="section_chief")
+    duty, leader = auth(client, "duty"), auth(client, "leader")
+    assert client.post(f"/api/v1/alerts/{a.id}/acknowledge", json={}, headers=auth(client, "analyst")).status_code == 403
+    r = client.post(f"/api/v1/alerts/{a.id}/acknowledge", json={"note": "收到"}, headers=duty)
+    assert r.status_code == 200 and r.json()["state"] == "acknowledged" and r.json()["acknowledged_by"] is not None
+    assert client.post(f"/api/v1/alerts/{a.id}/acknowledge", json={}, headers=duty).status_code == 409
+    r = client.post(f"/api/v1/alerts/{a.id}/comments", json={"text": "企业反映主变跳闸"}, headers=auth(client, "analyst"))
+    assert r.status_code == 201 and r.json()["kind"] == "comment"
+    r = client.post(f"/api/v1/alerts/{a.id}/assign", json={"department": "市工信局运行科"}, headers=duty)
+    assert r.status_code == 200 and r.json()["department"] == "市工信局运行科"
+    r = client.post(f"/api/v1/alerts/{a.id}/escalate", json={"targets": ["section_chief"], "reason": "需协调供电"},
+                    headers=duty)
+    assert r.status_code == 200 and r.json()["state"] == "escalated"
+    r = client.post(f"/api/v1/alerts/{a.id}/resolve", json={"countermeasures": ""}, headers=leader)
+    assert r.status_code == 422
+    r = client.post(f"/api/v1/alerts/{a.id}/resolve", json={"countermeasures": "协调供电公司抢修，已恢复生产"},
+                    headers=leader)
+    assert r.status_code == 200 and r.json()["state"] == "resolved"
+    detail = client.get(f"/api/v1/alerts/{a.id}", headers=duty).json()
+    assert [(e["kind"], e["actor"]) for e in detail["timeline"]] == [
+        ("acknowledged", "duty"), ("comment", "analyst"), ("assigned", "duty"), ("escalated", "duty"),
+        ("resolved", "leader")]
+    assert detail["countermeasures"] == "协调供电公司抢修，已恢复生产"
+    # The escalation mail and the resolved mail are in the outbox, not sent by the request.
+    rows = db_session.execute(select(Notification.kind, Notification.status)
+                              .where(Notification.alert_id == a.id)).all()
+    assert sorted(rows) == [("escalation", "pending"), ("resolved", "pending")]
+    audit = db_session.execute(text("SELECT action FROM audit_log WHERE object_type = 'alert' AND object_id = :i "
+                                    "ORDER BY id"), {"i": str(a.id)}).scalars().all()
+    assert audit == ["alert.acknowledge", "alert.comment", "alert.assign", "alert.escalate", "alert.resolve"]
+
+
+def test_silences_rules_and_policies_are_role_checked(client: TestClient, db_session: Session):
+    duty, analyst, leader = auth(client, "duty"), auth(client, "analyst"), auth(client, "leader")
+    body = {"kind": "silence", "starts_at": START.isoformat(), "ends_at": (START + timedelta(hours=2)).isoformat(),
+            "reason": "计划检修", "park_id": 1}
+    assert client.post("/api/v1/alerts/silences", json=body, headers=analyst).status_code == 403
+    r = client.post("/api/v1/alerts/silences", json=body, headers=duty)
+    assert r.status_code == 201
+    sid = r.json()["id"]
+    assert client.delete(f"/api/v1/alerts/silences/{sid}", headers=duty).json()["cancelled_at"] is not None
+    bad = {**body, "park_id": None}
+    assert client.post("/api/v1/alerts/silences", json=bad, headers=duty).status_code == 422
+    rule = {"name": "用电量下限", "indicator_code": "power.consumption", "kind": "threshold", "params": {"lower": 10}}
+    assert client.post("/api/v1/alerts/rules", json=rule, headers=duty).status_code == 403
+    r = client.post("/api/v1/alerts/rules", json=rule, headers=analyst)
+    assert r.status_code == 201
+    rid = r.json()["id"]
+    assert client.put(f"/api/v1/alerts/rules/{rid}", json={**rule, "params": {}}, headers=analyst).status_code == 422
+    assert client.delete(f"/api/v1/alerts/rules/{rid}", headers=analyst).status_code == 204
+    policy = {"resolve_within_hours": 8, "steps": [
+        {"after_minutes": 0, "condition": "always", "targets": ["duty_officer"]},
+        {"after_minutes": 15, "condition": "unacknowledged", "targets": ["section_chief"], "escalate": True}]}
+    assert client.put("/api/v1/alerts/escalation-policies/yellow", json=policy, headers=duty).status_code == 403
+    r = client.put("/api/v1/alerts/escalation-policies/yellow", json=policy, headers=leader)
+    assert r.status_code == 200 and r.json()["configured"] is True and r.json()["steps"][1]["after_minutes"] == 15
+    listed = {p["level"]: p for p in client.get("/api/v1/alerts/escalation-policies", headers=duty).json()}
+    assert listed["yellow"]["configured"] and not listed["red"]["configured"]
+    assert listed["red"]["steps"][1]["targets"] == ["city_leader"]
+    r = client.delete("/api/v1/alerts/escalation-policies/yellow", headers=leader)
+    assert r.json()["configured"] is False
+
+
+def test_an_admin_sets_a_users_notification_contact(client: TestClient, db_session: Session):
+    admin = auth(client, ADMIN)
+    uid = db_session.execute(text("SELECT id FROM app_user WHERE username = 'leader'")).scalar_one()
+    body = {"email": "leader@wuhai.example", "language": "en", "position": "bureau_leader", "daily_digest": True}
+    r = client.put(f"/api/v1/alerts/contacts/{uid}", json=body, headers=admin)
+    assert r.status_code == 200 and r.json()["position"] == "bureau_leader"
+    assert client.get(f"/api/v1/alerts/contacts/{uid}", headers=auth(client, "leader")).json()["language"] == "en"
+    assert client.put(f"/api/v1/alerts/contacts/{uid}", json=body, headers=auth(client, "duty")).status_code == 403

@@ -1,0 +1,89 @@
+"""Four-colour levels and the episode tracker: minimum duration, hysteresis, no flapping."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from backend.alerts import levels
+from backend.alerts.levels import Level, LevelPolicy, TrackerState
+
+T0 = datetime(2026, 3, 2, tzinfo=UTC)
+P = levels.SUBDAILY_POLICY
+
+
+def run(severities, importance=1.0, policy: LevelPolicy = P, state: TrackerState | None = None):
+    state = state or TrackerState()
+    events = []
+    for i, s in enumerate(severities):
+        res = levels.step(state, T0 + i * timedelta(minutes=15), float(s), importance, policy)
+        state = res.state
+        events.extend(res.events)
+    return state, events
+
+
+def test_the_level_follows_the_score_thresholds():
+    assert levels.level_for(0.49, P) is None
+    assert levels.level_for(0.5, P) is Level.blue
+    assert levels.level_for(0.85, P) is Level.yellow
+    assert levels.level_for(0.93, P) is Level.orange
+    assert levels.level_for(0.99, P) is Level.red
+
+
+def test_importance_raises_a_key_enterprise_and_lowers_a_minor_series():
+    s = 0.85
+    assert levels.level_for(levels.priority(s, 1.0), P) is Level.yellow
+    assert levels.level_for(levels.priority(s, 1.5), P) is Level.orange
+    assert levels.level_for(levels.priority(s, 0.5), P) is Level.blue
+    assert levels.importance(is_leading=True, entity_kind="enterprise", key_enterprise=True) == 1.5
+    assert levels.importance(is_leading=False, entity_kind="enterprise") == 0.8 * 0.8
+    assert levels.importance(is_leading=True, entity_kind="enterprise", override=2.0) == 2.0
+
+
+def test_a_single_glitch_opens_no_episode():
+    state, events = run([0.1] * 10 + [0.99] + [0.1] * 10)
+    assert events == [] and state.level == 0
+
+
+def test_an_episode_opens_after_the_minimum_duration_at_its_peak_level():
+    _, events = run([0.1] * 5 + [0.99, 0.6])
+    assert [(e.kind, e.level) for e in events] == [("opened", Level.red)]
+    assert events[0].episode_start == T0 + 5 * timedelta(minutes=15)
+
+
+def test_a_score_hovering_around_a_threshold_does_not_flap():
+    rng = np.random.default_rng(1)
+    # An episode at the yellow/orange boundary for two days, jittering by ±0.03.
+    sev = [0.1] * 4 + list(0.9 + 0.03 * rng.standard_normal(192))
+    _, events = run(sev)
+    kinds = [e.kind for e in events]
+    assert kinds.count("opened") == 1
+    assert kinds.count("raised") + kinds.count("lowered") <= 2
+
+
+def test_the_level_is_held_then_lowered_with_hysteresis_and_the_episode_ends_after_calm():
+    sev = [0.99, 0.99] + [0.6] * 40 + [0.2] * 20
+    state, events = run(sev)
+    kinds = [(e.kind, e.level) for e in events]
+    assert kinds[0] == ("opened", Level.red)
+    lowered = [e for e in events if e.kind == "lowered"]
+    # Held for hold_points, then lowered (not before).
+    assert lowered and lowered[0].at >= T0 + (P.hold_points + P.down_points - 1) * timedelta(minutes=15)
+    assert lowered[-1].level is Level.blue
+    assert kinds[-1] == ("ended", None) and state.level == 0
+
+
+def test_a_stronger_point_raises_the_level_at_once():
+    _, events = run([0.6, 0.6, 0.6, 0.99])
+    assert [(e.kind, e.level) for e in events] == [("opened", Level.blue), ("raised", Level.red)]
+
+
+def test_tracker_state_round_trips_through_json():
+    state, _ = run([0.6, 0.9, 0.95])
+    assert TrackerState.from_json(state.to_json()) == state
+
+
+def test_moves_in_the_good_direction_count_for_less():
+    assert levels.directional_importance(1.0, "up", 120, 100) == levels.GOOD_DIRECTION_FACTOR
+    assert levels.directional_importance(1.0, "up", 80, 100) == 1.0
