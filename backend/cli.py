@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -128,11 +129,61 @@ def api(host: str | None, port: int | None, workers: int) -> None:
 
 
 @cli.command()
+@click.option("--host", default=None, help="Listen address [default: YUNJIAN_DASHBOARD_HOST].")
+@click.option("--port", type=int, default=None, help="Port [default: YUNJIAN_DASHBOARD_PORT, 8050].")
+def dashboard(host: str | None, port: int | None) -> None:
+    """Serve the dashboard (Dash); it reads everything through the REST API (YUNJIAN_API_URL)."""
+    from dashboard.app import create_app
+
+    s = _settings()
+    create_app(s).run(host=host or s.dashboard_host, port=port or s.dashboard_port, debug=False)
+
+
+@cli.command()
 def ingest() -> None:
     """Run the ingest worker: the scheduler with every job in ingest/jobs.py."""
     from ingest.scheduler import run
 
     run(_settings())
+
+
+@cli.command()
+@click.option("--host", default=None, help="[default: YUNJIAN_SIMULATOR_HOST]")
+@click.option("--port", type=int, default=None, help="[default: YUNJIAN_SIMULATOR_PORT, 8090]")
+@click.option("--seed", type=int, default=None, help="Data seed [default: YUNJIAN_SIMULATOR_SEED].")
+@click.option("--enterprises", type=int, default=None, help="Demo enterprises [default: 150, as `yunjian seed`].")
+@click.option("--labels", "labels_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Incident ground truth file [default: var/simulator/labels.json].")
+@click.option("--history-days", type=int, default=120, show_default=True,
+              help="Labels cover this many days before now (and 7 after).")
+@click.option("--labels-only", is_flag=True, help="Write the labels file and exit.")
+def simulate(host: str | None, port: int | None, seed: int | None, enterprises: int | None,
+             labels_path: Path | None, history_days: int, labels_only: bool) -> None:
+    """Serve the simulated upstreams (power metering, coal monitoring, railway, gas, oil, road)."""
+    from ingest.simulator.server import serve
+
+    s = _settings()
+    serve(s, host=host or s.simulator_host, port=port or s.simulator_port,
+          seed=s.simulator_seed if seed is None else seed, enterprises=enterprises or s.simulator_enterprises,
+          labels_path=labels_path or s.var_dir / "simulator" / "labels.json", history_days=history_days,
+          labels_only=labels_only)
+
+
+@cli.command()
+@click.option("--source", "source_name", required=True, help="Source name, e.g. power_metering (see docs/ingest.md).")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M"]), required=True,
+              help="First local (Beijing) day or time, inclusive.")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M"]), required=True,
+              help="Local day or time, exclusive.")
+def backfill(source_name: str, start: Any, end: Any) -> None:
+    """Fetch and store one source for a past range (idempotent; never moves the watermark back)."""
+    from ingest.runner import backfill as do_backfill
+
+    res = do_backfill(_settings(), source_name, start, end)
+    click.echo(f"{res.source}: {res.status}; {res.chunks} chunks, {res.received} rows received, {res.stored} stored, "
+               f"{res.unchanged} unchanged, {res.rejected} rejected" + (f"; error: {res.error}" if res.error else ""))
+    if res.status != "ok":
+        sys.exit(1)
 
 
 @cli.command("detect-csv")
@@ -184,6 +235,20 @@ def demo() -> None:
     click.echo(f"  health     http://{s.api_host}:{s.api_port}/health")
     click.echo(f"  database   {url}")
     sys.exit(sup.wait())
+
+
+def _add_domain_commands() -> None:
+    from backend.alerts.commands import alerts_group
+
+    cli.add_command(alerts_group)
+    from backend.reporting.commands import reporting_group
+    from backend.statistics.commands import import_command
+
+    cli.add_command(import_command)
+    cli.add_command(reporting_group)
+
+
+_add_domain_commands()
 
 
 def main() -> None:

@@ -34,11 +34,52 @@ class Settings(BaseSettings):
     api_port: int = 8000
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int = 8050
+    # Where the dashboard reaches the REST API; empty: http://{api_host}:{api_port}.
+    api_url: str = ""
+    dashboard_refresh_s: int = 60  # the Overview refreshes itself this often
+    dashboard_cycle_s: int = 30  # the wall screen (大屏) moves to its next page this often
 
     # Raw high-frequency observations (15 min, hourly) older than this are dropped by
     # `drop_chunks`; daily and monthly rollups and period data are kept.
     raw_retention_days: int = 400
     retention_interval_hours: float = 6.0
+
+    # Ingest: the upstream simulator (`yunjian simulate`) and the worker (`yunjian ingest`).
+    simulator_host: str = "127.0.0.1"
+    simulator_port: int = 8090
+    simulator_seed: int = 1
+    simulator_enterprises: int = 150
+    # Base URL per upstream (power, coal, rail, gas, oil, road); missing ones use the simulator.
+    ingest_urls: dict[str, str] = Field(default_factory=dict)
+    # Credential per upstream (token, API key or password); missing ones use upstream_token.
+    ingest_credentials: dict[str, str] = Field(default_factory=dict)
+    upstream_token: str = "yunjian-demo-upstream"
+    ingest_only: str = ""  # comma-separated source names to schedule; empty: all
+    ingest_interval_s: float = 0.0  # > 0 overrides every source's interval (tests, benchmarks)
+    ingest_http_timeout_s: float = 10.0
+    ingest_lease_ttl_s: int = 300
+
+    # Enterprise direct reporting (企业直报): a month is due by this day of the next month
+    # (local time, end of day); a value moving more than `reporting_jump_ratio` against the
+    # previous month (环比), or whose electricity intensity moves more than
+    # `reporting_power_ratio`, is flagged for review.
+    reporting_deadline_day: int = Field(default=8, ge=1, le=28)
+    reporting_jump_ratio: float = 0.5
+    reporting_power_ratio: float = 0.5
+
+    # Alerts and e-mail notifications (backend/alerts, backend/notifications).
+    dashboard_base_url: str = "http://127.0.0.1:8050"  # links in e-mails: <base>/alerts/<id>
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_security: str = "none"  # none | starttls | tls (implicit TLS, usually port 465)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "运监 Yunjian <yunjian@wuhai.example>"
+    smtp_timeout_s: float = 10.0
+    alerts_interval_s: float = 60.0  # evaluation of new observations
+    escalation_interval_s: float = 60.0
+    outbox_interval_s: float = 5.0
+    digest_hour: int = 8  # local hour after which the leaders' daily digest goes out
 
     # Demo credentials printed by `make demo`.
     demo_user: str = "admin"
@@ -53,6 +94,20 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def effective_api_url(self) -> str:
+        return (self.api_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    @property
+    def simulator_url(self) -> str:
+        return f"http://{self.simulator_host}:{self.simulator_port}"
+
+    def upstream_url(self, upstream: str) -> str:
+        return self.ingest_urls.get(upstream, self.simulator_url).rstrip("/")
+
+    def upstream_credential(self, upstream: str) -> str:
+        return self.ingest_credentials.get(upstream, self.upstream_token)
 
     def effective_database_url(self) -> str:
         """The SQLAlchemy URL to use: DATABASE_URL if set, else the embedded cluster."""

@@ -8,11 +8,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from backend.alerts.router import router as alerts_router
+from backend.api import problems
+from backend.api.router import API_PREFIX, build_api_router
 from backend.config import Settings, get_settings
 from backend.db import make_engine, make_session_factory
 from backend.health import service as health_service
 from backend.health.router import router as health_router
 from backend.migrate import head_revisions
+from backend.reporting.router import router as reporting_router
 
 log = logging.getLogger("yunjian.api")
 
@@ -45,5 +49,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Industrial-economy operation monitoring and dispatch for Wuhai (乌海市工业经济运行监测调度).",
         lifespan=lifespan,
     )
+    problems.install(app)
     app.include_router(health_router)
+    app.include_router(build_api_router())
+    app.include_router(alerts_router, prefix=API_PREFIX)
+    app.include_router(reporting_router, prefix=API_PREFIX)
     return app

@@ -32,4 +32,10 @@ def seed(session: Session, *, city_file: Path | None = None, enterprises_file: P
     elif demo_enterprises:
         specs = demo.demo_enterprises()
     registry_service.upsert_enterprises(session, specs)
+    # The demo admin (Settings.demo_user / demo_password) and one demo user per role.
+    from backend.auth.demo import seed_users
+    from backend.config import get_settings
+
+    settings = get_settings()
+    seed_users(session, settings.demo_user, settings.demo_password)
     return SeedResult(indicators, len(specs))

@@ -67,13 +67,17 @@ def evaluate_alerts(ctx: WorkerContext) -> None:
     if rep.series:
         log.info("alerts: %d points of %d series, opened %s, raised %s, groups %s, %d notifications",
                  rep.points, rep.series, rep.opened, rep.raised, rep.groups, rep.notifications)
+    if rep.notifications:
+        dispatch_notifications(ctx)  # red and orange mail leaves now, not at the next dispatcher round
 
 
 def escalate_alerts(ctx: WorkerContext) -> None:
     from backend.alerts import service as alerts_service
 
     with transaction(ctx.session_factory) as s:
-        alerts_service.run_escalations(s, datetime.now(UTC))
+        now = datetime.now(UTC)
+        alerts_service.check_missing(s, now)  # meters that stopped reporting
+        alerts_service.run_escalations(s, now)
 
 
 def dispatch_notifications(ctx: WorkerContext) -> None:

@@ -36,7 +36,11 @@ def demo_processes(settings: Settings) -> list[ProcessSpec]:
     """Every process the system has; each domain adds its own here."""
     procs = [
         ProcessSpec("api", yunjian_argv("api"), url=f"http://{settings.api_host}:{settings.api_port}"),
+        # The simulated upstreams start before the worker that fetches from them.
+        ProcessSpec("simulator", yunjian_argv("simulate"), url=settings.simulator_url),
         ProcessSpec("ingest", yunjian_argv("ingest")),
+        ProcessSpec("dashboard", yunjian_argv("dashboard"),
+                    url=f"http://{settings.dashboard_host}:{settings.dashboard_port}"),
     ]
     return procs
 

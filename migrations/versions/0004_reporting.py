@@ -3,7 +3,7 @@ deadlines, submissions, items, review flags). Rejected rows of both go to the sh
 quarantine table of migration 0002 (ingest_quarantine).
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-27
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0004"
-down_revision = "0001"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
