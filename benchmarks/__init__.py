@@ -1,0 +1,1 @@
+"""Benchmarks: scripts run by hand (`python benchmarks/<name>.py`), printing their figures."""

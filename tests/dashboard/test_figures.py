@@ -1,0 +1,119 @@
+"""The figure builders: DataFrame in, Figure out (no I/O)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from dashboard import figures
+from dashboard.theme import WARNING_COLOURS, WARNING_SYMBOLS
+
+
+def _series(n: int = 10, base: float = 100.0) -> pd.DataFrame:
+    return pd.DataFrame({"period": [f"2025-03-{d:02d}" for d in range(1, n + 1)],
+                         "value": [base + d for d in range(n)]})
+
+
+def _flags(rows: list[tuple[str, str]]) -> pd.DataFrame:
+    return pd.DataFrame([{"period": p, "level": lvl, "expected": 104.0, "band_low": 101.0, "band_high": 107.0,
+                          "explanation": "用电量低于预期区间", "alert_id": i} for i, (p, lvl) in enumerate(rows)])
+
+
+def test_trend_draws_each_flag_in_its_warning_colour_and_symbol_on_the_line() -> None:
+    fig = figures.trend_with_flags(_series(), _flags([("2025-03-03", "red"), ("2025-03-07", "yellow")]),
+                                   title="电", unit="千瓦时")
+    by_name = {tr.name: tr for tr in fig.data}
+    red, yellow = by_name["红色"], by_name["黄色"]
+    assert red.marker.color == WARNING_COLOURS["red"] and red.marker.symbol == WARNING_SYMBOLS["red"]
+    assert yellow.marker.color == WARNING_COLOURS["yellow"]
+    # on the line: the flag's y is the series' value in that bucket
+    assert list(red.y) == [102.0] and list(yellow.y) == [106.0]
+    assert "预期" in red.hovertemplate and "customdata[4]" in red.hovertemplate
+    assert red.customdata[0][4] == "用电量低于预期区间"
+
+
+def test_trend_without_flags_has_one_trace_and_drillable_periods() -> None:
+    fig = figures.trend_with_flags(_series(), figures.flags_frame([], "day"), title="电", unit="千瓦时")
+    assert len(fig.data) == 1
+    assert list(fig.data[0].customdata)[:2] == ["2025-03-01", "2025-03-02"]
+
+
+def test_trend_draws_the_expected_band_only_when_asked() -> None:
+    flags = _flags([("2025-03-03", "orange")])
+    with_band = figures.trend_with_flags(_series(), flags, title="x", unit="t", draw_band=True)
+    without = figures.trend_with_flags(_series(), flags, title="x", unit="t", draw_band=False)
+    assert len(with_band.data) == len(without.data) + 1
+    band = [tr for tr in with_band.data if tr.error_y and tr.error_y.array is not None][0]
+    assert list(band.error_y.array) == [3.0] and list(band.error_y.arrayminus) == [3.0]
+
+
+def test_large_values_are_labelled_in_wan_for_chinese_readers() -> None:
+    big = _series(base=2_000_000.0)
+    zh = figures.trend_with_flags(big, figures.flags_frame([], "day"), title="电", unit="千瓦时", lang="zh")
+    en = figures.trend_with_flags(big, figures.flags_frame([], "day"), title="Power", unit="kWh", lang="en")
+    assert zh.layout.yaxis.title.text == "万千瓦时" and zh.data[0].y[0] == 200.0
+    assert en.layout.yaxis.title.text == "kWh" and en.data[0].y[0] == 2_000_000.0
+    assert figures.axis_scale(pd.Series([3e9]), "zh") == (1e8, "亿")
+    assert figures.axis_scale(pd.Series([9e4]), "zh") == (1.0, "")
+
+
+def test_flags_frame_puts_each_alert_in_the_local_bucket_its_episode_started_in() -> None:
+    alerts = [{"id": 7, "level": "orange", "episode_started_at": datetime(2025, 3, 31, 17, 0, tzinfo=UTC),
+               "opened_at": datetime(2025, 4, 2, tzinfo=UTC), "expected": 5.0, "lower": 4.0, "upper": 6.0,
+               "explanation_zh": "中文说明", "explanation_en": "English"}]
+    day = figures.flags_frame(alerts, "day")
+    # 17:00 UTC on 31 March is 01:00 on 1 April in Shanghai
+    assert day.iloc[0]["period"] == "2025-04-01"
+    assert figures.flags_frame(alerts, "month").iloc[0]["period"] == "2025-04-01"
+    assert figures.flags_frame(alerts, "week").iloc[0]["period"] == "2025-03-31"
+    assert figures.flags_frame(alerts, "day", "en").iloc[0]["explanation"] == "English"
+    assert day.iloc[0]["band_low"] == 4.0 and day.iloc[0]["alert_id"] == 7
+
+
+def test_district_board_takes_each_districts_worst_open_level() -> None:
+    board = figures.district_board([("150302", "海勃湾区"), ("150304", "乌达区"), ("150303", "海南区")],
+                                   {"150304": ["blue", "red", "yellow"], "150302": ["yellow"]})
+    levels = dict(zip(board["code"], board["level"], strict=True))
+    assert levels == {"150302": "yellow", "150304": "red", "150303": "none"}
+    assert board.set_index("code").loc["150304", "count"] == 3
+
+
+def test_contributions_colour_negative_and_positive_apart_and_carry_enterprise_ids() -> None:
+    df = pd.DataFrame({"name": ["甲", "乙", "丙"], "value": [-3.5, 0.4, 1.2], "id": [1, 2, 3]})
+    fig = figures.contributions(df, title="t")
+    bar = fig.data[0]
+    assert list(bar.y) == ["乙", "丙", "甲"]  # largest |contribution| at the top (last)
+    colours = dict(zip(bar.y, bar.marker.color, strict=True))
+    assert colours["甲"] != colours["丙"]
+    assert list(bar.customdata) == [2, 3, 1]
+
+
+def test_empty_frames_give_a_figure_that_says_no_data() -> None:
+    fig = figures.trend_with_flags(_series(0), _flags([]), title="x", unit="t")
+    assert fig.layout.annotations[0].text == "暂无数据"
+    assert figures.ranking(pd.DataFrame(columns=["name", "value"]), title="r", value_label="t",
+                           lang="en").layout.annotations[0].text == "No data"
+
+
+def test_side_by_side_draws_one_line_per_place() -> None:
+    df = pd.DataFrame({"group": ["a", "a", "b", "b"], "name": ["海南区", "海南区", "乌达区", "乌达区"],
+                       "period": ["2025-01-01", "2025-01-02"] * 2, "value": [1.0, 2.0, 3.0, 4.0]})
+    fig = figures.side_by_side(df, title="t", unit="t")
+    assert [tr.name for tr in fig.data] == ["海南区", "乌达区"]
+
+
+def test_leading_index_marks_the_base_100_line() -> None:
+    df = pd.DataFrame({"period": ["2025-01", "2025-02"], "composite": [100.0, 101.2], "diffusion": [50.0, 62.5]})
+    fig = figures.leading_index(df, title="先行指标指数")
+    assert any(s.y0 == 100 for s in fig.layout.shapes)
+    assert fig.data[1].type == "bar"
+
+
+def test_alert_episode_marks_points_outside_the_band() -> None:
+    pts = pd.DataFrame({"time": pd.date_range("2025-03-01", periods=4, freq="h", tz="UTC"),
+                        "value": [10.0, 10.5, 3.0, 10.2], "expected": [10.0] * 4, "lower": [9.0] * 4,
+                        "upper": [11.0] * 4})
+    fig = figures.alert_episode(pts, title="电", unit="kWh", level="red")
+    outside = [tr for tr in fig.data if tr.name == "红色"][0]
+    assert list(outside.y) == [3.0]

@@ -1,0 +1,124 @@
+"""Number, growth and time formats; the URL state; controls → URL; pure page helpers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from dashboard import format as fmt
+from dashboard import i18n
+from dashboard.app import controls_href
+from dashboard.permissions import allowed_actions
+from dashboard.state import ViewState, safe_next
+from dashboard.theme import worst_level
+
+
+@pytest.mark.parametrize(("value", "lang", "expected"), [
+    (123_456_789.0, "zh", "1.23亿"), (45_678.0, "zh", "4.57万"), (17_680_000.0, "zh", "1,768万"),
+    (9_999.0, "zh", "9,999"), (12.345, "zh", "12.35"), (0.0, "zh", "0"), (-45_678.0, "zh", "-4.57万"),
+    (123_456_789.0, "en", "123.5M"), (2_500.0, "en", "2.50k"), (None, "zh", "—"), (float("nan"), "en", "—"),
+])
+def test_numbers_use_wan_and_yi_in_chinese_and_k_m_in_english(value: float | None, lang: str, expected: str) -> None:
+    assert fmt.number(value, lang) == expected
+
+
+def test_a_unit_follows_the_scaled_number() -> None:
+    assert fmt.number(51_800_000.0, "zh", "千瓦时") == "5,180万千瓦时"
+    assert fmt.number(518_000_000.0, "zh", "千瓦时") == "5.18亿千瓦时"
+
+
+@pytest.mark.parametrize(("pct", "expected"), [(3.24, "+3.2%"), (-0.45, "-0.5%"), (0.04, "0.0%"), (-0.04, "0.0%"),
+                                               (None, "—"), (120.0, "+120.0%")])
+def test_growth_is_signed_with_one_decimal(pct: float | None, expected: str) -> None:
+    assert fmt.growth(pct) == expected
+
+
+def test_growth_colour_follows_the_indicators_good_direction() -> None:
+    assert fmt.growth_class(2.0, "up") == "good"
+    assert fmt.growth_class(2.0, "down") == "bad"
+    assert fmt.growth_class(-2.0, "down") == "good"
+    assert fmt.growth_class(0.01, "up") == "flat"
+
+
+def test_times_are_shown_in_shanghai_time() -> None:
+    assert fmt.local_time(datetime(2025, 1, 31, 16, 30, tzinfo=UTC)) == "2025-02-01 00:30"
+    with pytest.raises(ValueError):
+        fmt.local_time(datetime(2025, 1, 31, 16, 30))
+
+
+def test_durations_read_naturally() -> None:
+    assert fmt.duration(45, "zh") == "45秒"
+    assert fmt.duration(600, "en") == "10 min"
+    assert fmt.duration(7200, "zh") == "2小时"
+    assert fmt.duration(1.5 * 86400, "en") == "1.5 d"
+
+
+def test_view_state_round_trips_through_the_query_string_keeping_only_non_defaults() -> None:
+    s = ViewState(lang="en", range="custom", start="2025-01-01", end="2025-03-31", gran="week", district="150304",
+                  compare="150302,150304")
+    q = s.to_query()
+    assert q.startswith("?") and "gran=week" in q and "screen" not in q
+    assert ViewState.from_search(q) == s
+    assert ViewState().to_query() == ""
+
+
+def test_view_state_falls_back_on_invalid_values() -> None:
+    s = ViewState.from_query({"lang": "fr", "range": "5y", "gran": "minute", "unknown": "x"})
+    assert (s.lang, s.range, s.gran) == ("zh", "90d", "day")
+    bad_custom = ViewState.from_query({"range": "custom", "start": "2025-05-01", "end": "2025-01-01"})
+    assert bad_custom.range == "90d"
+
+
+def test_relative_and_absolute_ranges() -> None:
+    today = date(2025, 3, 10)
+    assert ViewState(range="7d").span(today) == (date(2025, 3, 4), today)
+    assert ViewState(range="ytd").span(today) == (date(2025, 1, 1), today)
+    assert ViewState(range="custom", start="2024-12-01", end="2024-12-31").span(today) == \
+        (date(2024, 12, 1), date(2024, 12, 31))
+
+
+def test_controls_write_their_values_into_the_url_and_keep_the_rest() -> None:
+    href = controls_href("/districts", "?lang=en&screen=big", rng="30d", start=None, end=None, gran="month",
+                         district="150304", park=None, industry="coking", indicator=None, compare=None)
+    assert href is not None
+    s = ViewState.from_search(href.split("?", 1)[1])
+    assert (s.lang, s.screen, s.range, s.gran, s.district, s.industry) == ("en", "big", "30d", "month", "150304",
+                                                                         "coking")
+    unchanged = controls_href("/", "?range=30d", rng="30d", start=None, end=None, gran="day", district="", park="",
+                              industry="", indicator="", compare=[])
+    assert unchanged is None
+
+
+def test_picking_dates_switches_to_an_absolute_range() -> None:
+    from dashboard import ids
+
+    href = controls_href("/", "", rng="90d", start="2025-01-01T00:00:00", end="2025-02-01", gran="day", district="",
+                         park="", industry="", indicator="", compare=[], triggered=ids.CTRL_START_END)
+    assert href == "/?range=custom&start=2025-01-01&end=2025-02-01"
+
+
+def test_login_only_redirects_within_the_dashboard() -> None:
+    assert safe_next("/districts?lang=en") == "/districts?lang=en"
+    assert safe_next("https://evil.example/") == "/"
+    assert safe_next("//evil.example/") == "/"
+
+
+def test_alert_actions_depend_on_role_and_state() -> None:
+    assert allowed_actions("duty_officer", [], "open") == {"acknowledge", "escalate", "resolve", "comment"}
+    assert "acknowledge" not in allowed_actions("duty_officer", [], "acknowledged")
+    assert allowed_actions("analyst", [], "open") == {"comment"}
+    assert allowed_actions("enterprise_reporter", [], "open") == frozenset()
+    assert allowed_actions("leader", [], "resolved") == {"comment"}
+    assert allowed_actions("analyst", ["handle_alerts"], "open") == {"acknowledge", "escalate", "resolve"}
+
+
+def test_worst_level_orders_red_orange_yellow_blue() -> None:
+    assert worst_level(["blue", "orange", "yellow"]) == "orange"
+    assert worst_level([]) == "none"
+
+
+def test_every_interface_text_has_chinese_and_english() -> None:
+    for key, (zh, en) in i18n.TEXT.items():
+        assert zh and en, key
+    assert i18n.t("nav.alerts") == "预警处置" and i18n.t("nav.alerts", "en") == "Alert desk"
