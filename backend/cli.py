@@ -199,6 +199,19 @@ def detect_csv(input_dir: Path, output_dir: Path) -> None:
 
 
 @cli.command()
+@click.option("--host", default=None)
+@click.option("--port", type=int, default=None)
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to keep the messages [default: var/mail].")
+def mailsink(host: str | None, port: int | None, folder: Path | None) -> None:
+    """A local SMTP server that keeps every e-mail as an .eml file (for the demo)."""
+    from backend.notifications.sink import serve
+
+    s = _settings()
+    serve(host or s.smtp_host, port or s.smtp_port, folder or s.var_dir / "mail")
+
+
+@cli.command()
 def demo() -> None:
     """The whole system on the embedded default, in the foreground (Ctrl-C stops all)."""
     from backend import migrate as m
@@ -233,6 +246,10 @@ def demo() -> None:
         if spec.url:
             click.echo(f"  {spec.name:<10} {spec.url}")
     click.echo(f"  health     http://{s.api_host}:{s.api_port}/health")
+    click.echo(f"  API docs   http://{s.api_host}:{s.api_port}/docs")
+    click.echo(f"  mail       e-mails to leaders are kept in {s.var_dir / 'mail'} (*.eml)")
+    click.echo(f"  login      {s.demo_user} / {s.demo_password}   (other demo users, same password: "
+               "duty, wuda_duty, leader, city_leader, analyst, reporter, api_client)")
     click.echo(f"  database   {url}")
     sys.exit(sup.wait())
 

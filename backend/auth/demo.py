@@ -13,7 +13,8 @@ from backend.registry.models import Enterprise
 
 # (username, display name, role, district code or None)
 DEMO_USERS: tuple[tuple[str, str, Role, str | None], ...] = (
-    ("leader", "市领导（演示）", Role.leader, None),
+    ("leader", "市经信委领导（演示）", Role.leader, None),
+    ("city_leader", "市政府领导（演示）", Role.leader, None),
     ("duty", "市运行监测值班员（演示）", Role.duty_officer, None),
     ("wuda_duty", "乌达区值班员（演示）", Role.duty_officer, "150304"),
     ("hainan_duty", "海南区值班员（演示）", Role.duty_officer, "150303"),

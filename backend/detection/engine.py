@@ -280,7 +280,8 @@ def _slots(
     kind = st["kind"]
     days = np.floor(t / DAY).astype(np.int64)
     dow = (days + 3) % 7
-    bw = np.maximum(st["dt"], MIN_BIN_SECONDS)
+    # dt is NaN until a series has shown its sampling interval; its slots are unused until then
+    bw = np.maximum(np.nan_to_num(st["dt"], nan=MIN_BIN_SECONDS), MIN_BIN_SECONDS)
     spd = np.minimum(np.round(DAY / bw), MAX_SLOTS_PER_DAY).astype(np.int64)
     tod = np.minimum(np.floor((t - days * DAY) / bw).astype(np.int64), spd - 1)
     dtype_ = _day_types(days, kind == KIND_DAILY, cfg.calendar)

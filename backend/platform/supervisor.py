@@ -38,6 +38,8 @@ def demo_processes(settings: Settings) -> list[ProcessSpec]:
         ProcessSpec("api", yunjian_argv("api"), url=f"http://{settings.api_host}:{settings.api_port}"),
         # The simulated upstreams start before the worker that fetches from them.
         ProcessSpec("simulator", yunjian_argv("simulate"), url=settings.simulator_url),
+        # Alert e-mails of the demo land here (var/mail/*.eml); a real deployment sets YUNJIAN_SMTP_*.
+        ProcessSpec("mailsink", yunjian_argv("mailsink")),
         ProcessSpec("ingest", yunjian_argv("ingest")),
         ProcessSpec("dashboard", yunjian_argv("dashboard"),
                     url=f"http://{settings.dashboard_host}:{settings.dashboard_port}"),
