@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     outbox_interval_s: float = 5.0
     digest_hour: int = 8  # local hour after which the leaders' daily digest goes out
 
+    # Days of history `yunjian demo` fetches from the simulator at start (in the background).
+    demo_history_days: int = 400
     # Demo credentials printed by `make demo`.
     demo_user: str = "admin"
     demo_password: str = "yunjian-demo"

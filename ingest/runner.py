@@ -73,8 +73,11 @@ def run_source(src: SourceDef, sf: sessionmaker[Session], settings: Settings, *,
     wall = datetime.now(UTC)  # leases and run records always use the real clock
     now = now or wall
     ttl = settings.ingest_lease_ttl_s
+    # Registering commits on its own: every transaction below takes the lease row before the
+    # source row (as the store does), so two runs never wait on each other in a cycle.
     with transaction(sf) as s:
         register(s, src, settings)
+    with transaction(sf) as s:
         if not service.claim_lease(s, src.name, holder, wall, ttl):
             service.record_skipped(s, source=src.name, kind=kind, holder=holder, now=wall)
             log.info("%s: another worker holds the lease; skipped", src.name)
@@ -104,11 +107,11 @@ def run_source(src: SourceDef, sf: sessionmaker[Session], settings: Settings, *,
         finished = datetime.now(UTC)
         try:
             with transaction(sf) as s:
+                service.release_lease(s, src.name, holder, finished)  # lease row first, as everywhere
                 span = (result.windows[0][0], result.windows[-1][1]) if result.windows else None
                 service.finish_run(s, run_id, source=src.name, now=finished, error=result.error, window=span,
                                    received=result.received, stored=result.stored, unchanged=result.unchanged,
                                    rejected=result.rejected, attempts=result.store_attempts)
-                service.release_lease(s, src.name, holder, finished)
         except Exception as exc:  # the database is away: the lease expires by itself
             log.warning("%s: could not record the outcome: %s", src.name, exc)
     return result

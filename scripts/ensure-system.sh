@@ -39,7 +39,8 @@ if [ "$PGV" = 15 ]; then
 else
   need+=(postgresql-$PGV-timescaledb)
 fi
-[ "$WITH_BROWSER" = 1 ] && need+=(chromium chromium-driver)
+# Chromium for the browser tests; a CJK font so Chinese renders in screenshots and charts.
+[ "$WITH_BROWSER" = 1 ] && need+=(chromium chromium-driver fonts-noto-cjk)
 
 missing=()
 for p in "${need[@]}"; do

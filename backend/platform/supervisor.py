@@ -26,6 +26,7 @@ class ProcessSpec:
     argv: list[str]
     url: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    oneshot: bool = False  # a task that ends by itself (exit 0 is fine, not a reason to stop)
 
 
 def yunjian_argv(*args: str) -> list[str]:
@@ -41,6 +42,8 @@ def demo_processes(settings: Settings) -> list[ProcessSpec]:
         # Alert e-mails of the demo land here (var/mail/*.eml); a real deployment sets YUNJIAN_SMTP_*.
         ProcessSpec("mailsink", yunjian_argv("mailsink")),
         ProcessSpec("ingest", yunjian_argv("ingest")),
+        # History for 同比 and trends, fetched from the simulator newest first, while live data flows.
+        ProcessSpec("history", yunjian_argv("history", "--days", str(settings.demo_history_days)), oneshot=True),
         ProcessSpec("dashboard", yunjian_argv("dashboard"),
                     url=f"http://{settings.dashboard_host}:{settings.dashboard_port}"),
     ]
@@ -60,6 +63,9 @@ class Supervisor:
     def _signal(self, signum: int, frame: FrameType | None) -> None:
         self._stopping = True
 
+    def _oneshot(self, name: str) -> bool:
+        return any(s.oneshot for s in self.specs if s.name == name)
+
     def start(self) -> None:
         for spec in self.specs:
             self.children[spec.name] = subprocess.Popen(spec.argv, env={**self.env, **spec.env})
@@ -71,6 +77,8 @@ class Supervisor:
         while not self._stopping:
             for name, proc in self.children.items():
                 code = proc.poll()
+                if code == 0 and self._oneshot(name):
+                    continue
                 if code is not None:
                     print(f"[demo] {name} exited with {code}; stopping everything", file=sys.stderr)
                     self._stopping, rc = True, code or 1

@@ -45,6 +45,7 @@ def test_demo_serves_a_healthy_system_and_ctrl_c_stops_every_process(fresh_datab
     api_port = _free_port()
     env = {**os.environ, "DATABASE_URL": fresh_database_url, "YUNJIAN_API_PORT": str(api_port),
            "YUNJIAN_DASHBOARD_PORT": str(_free_port()), "YUNJIAN_SIMULATOR_PORT": str(_free_port()),
+           "YUNJIAN_SMTP_PORT": str(_free_port()), "YUNJIAN_DEMO_HISTORY_DAYS": "2",
            "YUNJIAN_VAR_DIR": str(tmp_path)}
     log = (tmp_path / "demo.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "demo"], cwd=PROJECT_ROOT, env=env,
@@ -64,7 +65,7 @@ def test_demo_serves_a_healthy_system_and_ctrl_c_stops_every_process(fresh_datab
         assert body.get("status") == "ok", (tmp_path / "demo.log").read_text()
         assert body["migrations_at_head"] is True
         children = _descendants(proc.pid)
-        assert len(children) >= 2
+        assert len(children) >= 5  # api, simulator, mailsink, ingest, dashboard (+ history while it runs)
     finally:
         proc.send_signal(signal.SIGINT)
         rc = proc.wait(timeout=60)
