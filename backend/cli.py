@@ -105,14 +105,15 @@ def migrate(revision: str) -> None:
               help="City reference file (districts, parks, industry groups), YAML. Default: Wuhai.")
 @click.option("--enterprises", "enterprises_file", type=click.Path(exists=True, path_type=Path), default=None,
               help="Enterprises as CSV or YAML instead of the synthetic demo set.")
-def seed(city_file: Path | None, enterprises_file: Path | None) -> None:
+@click.option("--demo-contacts", is_flag=True, help="Give the demo users e-mail addresses (@wuhai.example).")
+def seed(city_file: Path | None, enterprises_file: Path | None, demo_contacts: bool) -> None:
     """Load the indicator catalogue, the city registry and the demo enterprises (idempotent)."""
     from backend.db import make_engine, make_session_factory, transaction
     from backend.seed import seed as do_seed
 
     engine = make_engine(_settings().effective_database_url())
     with transaction(make_session_factory(engine)) as s:
-        res = do_seed(s, city_file=city_file, enterprises_file=enterprises_file)
+        res = do_seed(s, city_file=city_file, enterprises_file=enterprises_file, demo_contacts=demo_contacts)
     click.echo(f"seeded {res.indicators} indicators, {res.enterprises} enterprises")
 
 
@@ -260,7 +261,7 @@ def demo() -> None:
         m.upgrade(url)
         engine = make_engine(url)
         with transaction(make_session_factory(engine)) as session:
-            res = do_seed(session)
+            res = do_seed(session, demo_contacts=True)
         engine.dispose()
         click.echo(f"[demo] seeded {res.indicators} indicators and {res.enterprises} enterprises")
     except BaseException:

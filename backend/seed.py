@@ -19,8 +19,9 @@ class SeedResult:
 
 
 def seed(session: Session, *, city_file: Path | None = None, enterprises_file: Path | None = None,
-         demo_enterprises: bool = True) -> SeedResult:
-    """Idempotent: running it twice leaves the same rows."""
+         demo_enterprises: bool = True, demo_contacts: bool = False) -> SeedResult:
+    """Idempotent: running it twice leaves the same rows. `demo_contacts` gives the demo
+    users e-mail addresses @wuhai.example (the demo's mail sink receives them)."""
     indicators = catalogue_service.sync_catalogue(session)
     registry_service.load_reference(session, city_file or registry_service.WUHAI_FILE)
     specs: list[demo.EnterpriseSpec] = []
@@ -39,5 +40,6 @@ def seed(session: Session, *, city_file: Path | None = None, enterprises_file: P
 
     settings = get_settings()
     seed_users(session, settings.demo_user, settings.demo_password)
-    seed_contacts(session)
+    if demo_contacts:
+        seed_contacts(session)
     return SeedResult(indicators, len(specs))

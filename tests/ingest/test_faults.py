@@ -103,31 +103,41 @@ def test_malformed_rows_are_quarantined_with_reasons_and_the_good_rows_stored(
 def test_a_database_connection_lost_mid_batch_is_retried_and_the_counts_match(
         simulator: Simulator, fresh_database_url: str, fresh_factory: sessionmaker[Session]) -> None:
     blocker = create_engine(fresh_database_url)
-    result: list[runner.RunResult] = []
-    with blocker.connect() as conn:
-        tx = conn.begin()
+    locked = threading.Event()
+    seen: dict[str, int] = {}
+
+    def hold_rollups_then_kill_the_writer() -> None:
         # The store writes observations first and rollups after: hold the rollups so the
-        # batch stops half-way, then kill its connection there.
-        conn.execute(text("LOCK TABLE rollup_daily IN EXCLUSIVE MODE"))
-        t = threading.Thread(target=lambda: result.append(
-            _run("power_metering", fresh_database_url, fresh_factory, simulator)))
-        t.start()
-        victim = None
-        # generous: on a loaded 2-core machine the fetch before the store can take a while
-        deadline = time.monotonic() + 180
-        while victim is None and time.monotonic() < deadline:
-            victim = conn.execute(text(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                "AND wait_event_type = 'Lock'")).scalar()
-            time.sleep(0.05)
-        assert victim is not None, "the batch never reached the rollups"
-        half_way = conn.execute(text("SELECT count(*) FROM observation")).scalar_one()
-        assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": victim}).scalar()
-        tx.commit()
+        # batch stops half-way, then kill its connection there. The run itself stays in
+        # the test's main thread; this thread owns the blocking connection.
+        with blocker.connect() as conn:
+            tx = conn.begin()
+            conn.execute(text("LOCK TABLE rollup_daily IN EXCLUSIVE MODE"))
+            locked.set()
+            deadline = time.monotonic() + 180  # generous: a loaded 2-core machine
+            while time.monotonic() < deadline:
+                # pg_stat_activity is a snapshot kept for the whole transaction: refresh it
+                conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+                victim = conn.execute(text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'")).scalar()
+                if victim is not None:
+                    seen["half_way"] = conn.execute(text("SELECT count(*) FROM observation")).scalar_one()
+                    seen["killed"] = int(bool(conn.execute(text("SELECT pg_terminate_backend(:p)"),
+                                                           {"p": victim}).scalar()))
+                    break
+                time.sleep(0.05)
+            tx.commit()
+
+    t = threading.Thread(target=hold_rollups_then_kill_the_writer)
+    t.start()
+    assert locked.wait(30)
+    res = _run("power_metering", fresh_database_url, fresh_factory, simulator)
     t.join(60)
     blocker.dispose()
+    assert seen.get("killed") == 1, "the batch never reached the rollups"
+    half_way = seen["half_way"]
     assert half_way == 0  # uncommitted: nobody else saw the half-written batch
-    res = result[0]
     assert res.status == "ok", res.error
     assert res.store_attempts == 2
     _exactly_delivered(fresh_factory, "power_metering")
