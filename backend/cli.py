@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -246,7 +247,7 @@ def demo() -> None:
     """The whole system on the embedded default, in the foreground (Ctrl-C stops all)."""
     from backend import migrate as m
     from backend.db import make_engine, make_session_factory, transaction
-    from backend.platform.supervisor import Supervisor, child_env, demo_processes
+    from backend.platform.supervisor import Supervisor, child_env, demo_processes, yunjian_argv
     from backend.seed import seed as do_seed
 
     s = _settings()
@@ -269,8 +270,17 @@ def demo() -> None:
             cluster.stop()
         raise
     specs = demo_processes(s)
-    sup = Supervisor(specs, child_env(s, url), on_exit=cluster.stop if cluster else None)
-    sup.start()
+    env = child_env(s, url)
+    sup = Supervisor(specs, env, on_exit=cluster.stop if cluster else None)
+    try:
+        sup.start(phase=0)
+        _wait_http(f"{s.simulator_url}/health", timeout_s=60)
+        click.echo("[demo] fetching the last two days from the simulator before the workers start")
+        subprocess.run(yunjian_argv("history", "--days", "2", "--chunk-days", "1"), env=env, check=True)
+        sup.start(phase=1)
+    except BaseException:
+        sup.stop()
+        raise
     click.echo("\n[demo] Yunjian is running. Press Ctrl-C to stop everything.")
     for spec in specs:
         if spec.url:
@@ -296,6 +306,21 @@ def _add_domain_commands() -> None:
 
 
 _add_domain_commands()
+
+
+def _wait_http(url: str, timeout_s: float) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"{url} did not answer within {timeout_s:.0f} s")
+        time.sleep(0.3)
 
 
 def main() -> None:

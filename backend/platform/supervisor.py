@@ -27,6 +27,9 @@ class ProcessSpec:
     url: str | None = None
     env: dict[str, str] = field(default_factory=dict)
     oneshot: bool = False  # a task that ends by itself (exit 0 is fine, not a reason to stop)
+    # Phase 0 starts first; phase 1 after the demo's warm-up step (recent history stored), so
+    # that the worker's first checks never see half-filled series (false 缺报 alerts).
+    phase: int = 1
 
 
 def yunjian_argv(*args: str) -> list[str]:
@@ -36,11 +39,11 @@ def yunjian_argv(*args: str) -> list[str]:
 def demo_processes(settings: Settings) -> list[ProcessSpec]:
     """Every process the system has; each domain adds its own here."""
     procs = [
-        ProcessSpec("api", yunjian_argv("api"), url=f"http://{settings.api_host}:{settings.api_port}"),
+        ProcessSpec("api", yunjian_argv("api"), url=f"http://{settings.api_host}:{settings.api_port}", phase=0),
         # The simulated upstreams start before the worker that fetches from them.
-        ProcessSpec("simulator", yunjian_argv("simulate"), url=settings.simulator_url),
+        ProcessSpec("simulator", yunjian_argv("simulate"), url=settings.simulator_url, phase=0),
         # Alert e-mails of the demo land here (var/mail/*.eml); a real deployment sets YUNJIAN_SMTP_*.
-        ProcessSpec("mailsink", yunjian_argv("mailsink")),
+        ProcessSpec("mailsink", yunjian_argv("mailsink"), phase=0),
         ProcessSpec("ingest", yunjian_argv("ingest")),
         # History for 同比 and trends, fetched from the simulator newest first, while live data flows.
         ProcessSpec("history", yunjian_argv("history", "--days", str(settings.demo_history_days)), oneshot=True),
@@ -66,9 +69,11 @@ class Supervisor:
     def _oneshot(self, name: str) -> bool:
         return any(s.oneshot for s in self.specs if s.name == name)
 
-    def start(self) -> None:
+    def start(self, phase: int | None = None) -> None:
+        """Start the processes of `phase` (all when None)."""
         for spec in self.specs:
-            self.children[spec.name] = subprocess.Popen(spec.argv, env={**self.env, **spec.env})
+            if phase is None or spec.phase == phase:
+                self.children[spec.name] = subprocess.Popen(spec.argv, env={**self.env, **spec.env})
 
     def wait(self) -> int:
         signal.signal(signal.SIGINT, self._signal)

@@ -58,12 +58,14 @@ def body_for(state: ViewState) -> list[Any]:
     district = views.effective_district(state, r)
     # "Today" is the end of an absolute range when one is chosen (the Overview as of that day).
     today = state.span(fmt.now_local().date())[1] if state.range == "custom" else fmt.now_local().date()
+    last_full_day = today - timedelta(days=1) if state.range != "custom" else today
     api = context.api()
     calls: dict[str, Any] = {}
     for _fam, ind in r.headline():
         code = ind.code
-        calls["d:" + code] = lambda c=code: api.series(c, bucket="day", start=today - timedelta(days=29), end=today,
-                                                       district=district or None)
+        # The latest *complete* day: today's partial day against a whole one would read as a collapse.
+        calls["d:" + code] = lambda c=code: api.series(c, bucket="day", start=last_full_day - timedelta(days=29),
+                                                       end=last_full_day, district=district or None)
         calls["m:" + code] = lambda c=code: api.series(c, bucket="month", start=views.month_start(today, 13),
                                                        end=today, district=district or None)
     calls["li"] = lambda: api.leading_index(district=district or None, start=views.month_start(today, 12), end=today)
