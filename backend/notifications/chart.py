@@ -1,9 +1,10 @@
 """The episode chart attached to alert e-mails: the series, its expected value and band, and
 where the episode started, as a PNG. Pure: data in, bytes out (matplotlib, Agg backend).
 
-Labels in the image are numbers, dates and short English words only: the machines this runs
-on carry no CJK font, and tofu boxes in a leader's e-mail would be worse. The e-mail's
-caption explains the chart in Chinese.
+Legend labels are Chinese for Chinese readers when a CJK font is installed (Noto Sans CJK:
+`fonts-noto-cjk`, which scripts/ensure-system.sh installs); without one they fall back to
+short English words, since tofu boxes in a leader's e-mail would be worse. The e-mail's
+caption explains the chart in Chinese either way.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import matplotlib
@@ -18,18 +20,41 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+from matplotlib import font_manager
 
 # Colours of the chart, shared with the e-mail caption.
 VALUE_COLOUR = "#1a1a1a"
 EXPECTED_COLOUR = "#2b7bba"
 BAND_COLOUR = "#9ecae1"
 
+LABELS = {"zh": ("预期区间", "预期值", "实际值"), "en": ("expected band", "expected", "actual")}
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Zen Hei", "Source Han Sans SC")
+
+
+def cjk_font() -> str | None:
+    """The name of an installed font that has Chinese glyphs, or None."""
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in installed), None)
+
 
 def render_png(times: Sequence[datetime], values: Sequence[float], expected: Sequence[float | None],
                lower: Sequence[float | None], upper: Sequence[float | None], episode_start: datetime | None,
-               level_colour: str, tz: ZoneInfo, unit: str = "", width_px: int = 720, height_px: int = 300) -> bytes:
+               level_colour: str, tz: ZoneInfo, unit: str = "", width_px: int = 720, height_px: int = 300,
+               lang: str = "zh") -> bytes:
     """A PNG of the episode: value line, expected line and band, shaded episode."""
     dpi = 100
+    font = cjk_font() if lang == "zh" else None
+    band_label, expected_label, actual_label = LABELS["zh" if font else "en"]
+    rc: dict[str, Any] = {"font.family": "sans-serif", "font.sans-serif": [font, "DejaVu Sans"]} if font else {}
+    with plt.rc_context(rc):  # type: ignore[arg-type]
+        return _render(times, values, expected, lower, upper, episode_start, level_colour, tz, unit, width_px,
+                       height_px, dpi, (band_label, expected_label, actual_label), chinese_ok=font is not None)
+
+
+def _render(times: Sequence[datetime], values: Sequence[float], expected: Sequence[float | None],
+            lower: Sequence[float | None], upper: Sequence[float | None], episode_start: datetime | None,
+            level_colour: str, tz: ZoneInfo, unit: str, width_px: int, height_px: int, dpi: int,
+            labels: tuple[str, str, str], chinese_ok: bool) -> bytes:
     fig, ax = plt.subplots(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
     try:
         local = [float(mdates.date2num(t.astimezone(tz).replace(tzinfo=None))) for t in times]
@@ -37,9 +62,9 @@ def render_png(times: Sequence[datetime], values: Sequence[float], expected: Seq
         e = [nan if v is None else v for v in expected]
         lo = [nan if v is None else v for v in lower]
         hi = [nan if v is None else v for v in upper]
-        ax.fill_between(local, lo, hi, color=BAND_COLOUR, alpha=0.45, linewidth=0, label="expected band")
-        ax.plot(local, e, color=EXPECTED_COLOUR, linewidth=1.2, linestyle="--", label="expected")
-        ax.plot(local, list(values), color=VALUE_COLOUR, linewidth=1.6, label="actual")
+        ax.fill_between(local, lo, hi, color=BAND_COLOUR, alpha=0.45, linewidth=0, label=labels[0])
+        ax.plot(local, e, color=EXPECTED_COLOUR, linewidth=1.2, linestyle="--", label=labels[1])
+        ax.plot(local, list(values), color=VALUE_COLOUR, linewidth=1.6, label=labels[2])
         if episode_start is not None and local:
             start = float(mdates.date2num(episode_start.astimezone(tz).replace(tzinfo=None)))
             ax.axvspan(max(start, local[0]), local[-1], color=level_colour, alpha=0.12, linewidth=0)
@@ -51,7 +76,7 @@ def render_png(times: Sequence[datetime], values: Sequence[float], expected: Seq
             ax.xaxis.set_major_locator(mdates.HourLocator(byhour=[0, 6, 12, 18]))
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))
         ax.tick_params(labelsize=8)
-        if unit and unit.isascii():
+        if unit and (chinese_ok or unit.isascii()):
             ax.set_ylabel(unit, fontsize=8)
         ax.legend(loc="best", fontsize=7, frameon=False)
         fig.autofmt_xdate(rotation=0, ha="center")

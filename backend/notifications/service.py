@@ -228,7 +228,7 @@ def render_row(session: Session, n: Notification, cfg: DispatchConfig) -> None:
         png = chart.render_png([p.time for p in pts], [p.value for p in pts], [p.expected for p in pts],
                                [p.lower for p in pts], [p.upper for p in pts],
                                datetime.fromisoformat(ctx["episode_started_at"]),
-                               LEVEL_HEX[Level.parse(ctx["level"])], cfg.tz)
+                               LEVEL_HEX[Level.parse(ctx["level"])], cfg.tz, lang=n.language)
     n.subject, n.body_text, n.body_html = render.render_alert(ctx, n.language, cfg.tz, png is not None)
     n.chart_png = png
 
