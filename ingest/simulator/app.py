@@ -150,6 +150,17 @@ def create_app(world: World, token: str, clock: Callable[[], float] = time.time)
             raise ValueError("window must be positive and at most 7 days")
         return start, end
 
+    def with_row_faults(request: Request, rows: list[Any], bad_rows: Callable[[Any], list[Any]]) -> list[Any]:
+        """The rows as served under the request's faults: each row twice for `duplicate`,
+        and `bad_rows(first row)` appended for `malformed` (counted)."""
+        if wants(request, "duplicate"):
+            rows = [r for r in rows for _ in (0, 1)]
+        if rows and wants(request, "malformed"):
+            bad = bad_rows(rows[0])
+            rows = rows + bad
+            faults.count("malformed_rows", len(bad))
+        return rows
+
     snapshots: OrderedDict[tuple[object, ...], list[dict[str, Any]]] = OrderedDict()
 
     async def snapshot(fn: Callable[..., list[dict[str, Any]]], start: int, end: int) -> list[dict[str, Any]]:
@@ -206,15 +217,9 @@ def create_app(world: World, token: str, clock: Callable[[], float] = time.time)
         except (KeyError, ValueError):
             return bad_request("date=YYYY-MM-DD required")
         body = feeds.coal_report(world, d, now())
-        items = body["items"]
-        if wants(request, "duplicate"):
-            body["items"] = items = [r for r in items for _ in (0, 1)]
-        if items and wants(request, "malformed"):
-            r0 = items[0]
-            bad = [{**r0, "value": "abc"}, {**r0, "unit": "斤"}, {**r0, "enterpriseCode": "911503990000000000"},
-                   {**r0, "indicator": "精煤销量"}]
-            items.extend(bad)
-            faults.count("malformed_rows", len(bad))
+        body["items"] = with_row_faults(request, body["items"], lambda r0: [
+            {**r0, "value": "abc"}, {**r0, "unit": "斤"}, {**r0, "enterpriseCode": "911503990000000000"},
+            {**r0, "indicator": "精煤销量"}])
         return JSONResponse(body)
 
     async def rail(request: Request) -> Response:
@@ -227,15 +232,8 @@ def create_app(world: World, token: str, clock: Callable[[], float] = time.time)
             return bad_request("from=YYYY-MM-DD&to=YYYY-MM-DD required")
         if not 0 <= (last - first).days <= 31:
             return bad_request("at most 31 days")
-        rows = feeds.rail_rows(world, first, last, now())
-        if wants(request, "duplicate"):
-            rows = [r for r in rows for _ in (0, 1)]
-        if rows and wants(request, "malformed"):
-            r0 = rows[0]
-            bad = [r0[:4], [*r0[:3], "三百", *r0[4:]], [r0[0], "未知站", "150399", *r0[3:]],
-                   ["2026/02/30", *r0[1:]]]
-            rows = rows + bad
-            faults.count("malformed_rows", len(bad))
+        rows = with_row_faults(request, feeds.rail_rows(world, first, last, now()), lambda r0: [
+            r0[:4], [*r0[:3], "三百", *r0[4:]], [r0[0], "未知站", "150399", *r0[3:]], ["2026/02/30", *r0[1:]]])
         return Response(feeds.rail_csv(rows), media_type="text/csv; charset=gbk",
                         headers={"Content-Disposition": "attachment; filename=loadings.csv"})
 
@@ -246,14 +244,9 @@ def create_app(world: World, token: str, clock: Callable[[], float] = time.time)
             start, end = window(request, "begin", "end", "%Y%m%d%H")
         except (KeyError, ValueError) as exc:
             return bad_request(str(exc))
-        rows = feeds.gas_rows(world, start, end + 3600, now())  # `end` is an inclusive hour
-        if wants(request, "duplicate"):
-            rows = [r for r in rows for _ in (0, 1)]
-        if rows and wants(request, "malformed"):
-            r0 = rows[0]
-            bad = [[r0[0], r0[1], "2026113299", r0[3]], ["XX", "未知园区", r0[2], r0[3]], [*r0[:3], "-0.5"]]
-            rows = rows + bad
-            faults.count("malformed_rows", len(bad))
+        rows = with_row_faults(  # `end` is an inclusive hour
+            request, feeds.gas_rows(world, start, end + 3600, now()),
+            lambda r0: [[r0[0], r0[1], "2026113299", r0[3]], ["XX", "未知园区", r0[2], r0[3]], [*r0[:3], "-0.5"]])
         return JSONResponse(feeds.gas_body(rows))
 
     async def oil(request: Request) -> Response:
@@ -263,13 +256,8 @@ def create_app(world: World, token: str, clock: Callable[[], float] = time.time)
             d = date.fromisoformat(request.query_params["date"])
         except (KeyError, ValueError):
             return bad_request("date=YYYY-MM-DD required")
-        recs = feeds.oil_records(world, d, now())
-        if wants(request, "duplicate"):
-            recs = [r for r in recs for _ in (0, 1)]
-        if recs and wants(request, "malformed"):
-            bad = [{**recs[0], "diesel_t": "null", "total_t": None}, {**recs[0], "region_code": "150399"}]
-            recs = recs + bad
-            faults.count("malformed_rows", len(bad))
+        recs = with_row_faults(request, feeds.oil_records(world, d, now()), lambda r0: [
+            {**r0, "diesel_t": "null", "total_t": None}, {**r0, "region_code": "150399"}])
         return JSONResponse({"data": recs, "total": len(recs)})
 
     async def road(request: Request) -> Response:
@@ -282,13 +270,8 @@ def create_app(world: World, token: str, clock: Callable[[], float] = time.time)
             return bad_request("start_date and end_date required")
         if not 0 <= (last - first).days <= 31:
             return bad_request("at most 31 days")
-        recs = feeds.road_records(world, first, last, now())
-        if wants(request, "duplicate"):
-            recs = [r for r in recs for _ in (0, 1)]
-        if recs and wants(request, "malformed"):
-            bad = [{**recs[0], "hyl_wt": ""}, {**recs[0], "rq": "2026-11-26"}]
-            recs = recs + bad
-            faults.count("malformed_rows", len(bad))
+        recs = with_row_faults(request, feeds.road_records(world, first, last, now()), lambda r0: [
+            {**r0, "hyl_wt": ""}, {**r0, "rq": "2026-11-26"}])
         return JSONResponse({"errcode": 0, "result": recs})
 
     async def labels(request: Request) -> Response:
