@@ -233,7 +233,7 @@ def create_app(world: World, token: str, clock: Callable[[], float] = time.time)
         if not 0 <= (last - first).days <= 31:
             return bad_request("at most 31 days")
         rows = with_row_faults(request, feeds.rail_rows(world, first, last, now()), lambda r0: [
-            r0[:4], [*r0[:3], "三百", *r0[4:]], [r0[0], "未知站", "150399", *r0[3:]], ["2026/02/30", *r0[1:]]])
+            r0[:4], [*r0[:3], "三百", *r0[4:]], [r0[0], "未知站", "150399", *r0[3:-1], ""], ["2026/02/30", *r0[1:]]])
         return Response(feeds.rail_csv(rows), media_type="text/csv; charset=gbk",
                         headers={"Content-Disposition": "attachment; filename=loadings.csv"})
 
@@ -246,7 +246,7 @@ def create_app(world: World, token: str, clock: Callable[[], float] = time.time)
             return bad_request(str(exc))
         rows = with_row_faults(  # `end` is an inclusive hour
             request, feeds.gas_rows(world, start, end + 3600, now()),
-            lambda r0: [[r0[0], r0[1], "2026113299", r0[3]], ["XX", "未知园区", r0[2], r0[3]], [*r0[:3], "-0.5"]])
+            lambda r0: [[r0[0], r0[1], "2026113299", *r0[3:]], ["XX", "未知园区", *r0[2:]], [*r0[:3], "-0.5", *r0[4:]]])
         return JSONResponse(feeds.gas_body(rows))
 
     async def oil(request: Request) -> Response:

@@ -6,9 +6,12 @@ Every upstream has its own shape, the way the real ones do:
   the interval *end* (the 96-point convention, 00:15 ... 24:00), and district load in MW;
 - coal-production monitoring: daily output per enterprise in 万吨, values as strings; today's
   figure is a running total updated every hour;
-- railway bureau: a GBK-encoded CSV of daily loadings per station;
-- gas supplier: hourly volumes per park in 万立方米, rows as arrays, hours as YYYYMMDDHH;
-- oil company: daily diesel and total refined-oil sales per district in tonnes;
+- railway bureau: a GBK-encoded CSV of daily loadings per district station and per park
+  siding (专用线, with the park's code; the district line is the district's total);
+- gas supplier: hourly volumes per park and per district (the district's total through its
+  city-gate station) in 万立方米, rows as arrays, hours as YYYYMMDDHH;
+- oil company: daily diesel and total refined-oil sales per district and per park sales
+  area (`region_type`) in tonnes;
 - road transport: daily freight per district in 万吨 with pinyin-abbreviated field names.
 
 Times on the wire are local (Asia/Shanghai) without an offset unless stated.
@@ -33,12 +36,13 @@ from ingest.simulator.generator import (
 
 LOCAL = timedelta(seconds=LOCAL_OFFSET_S)
 
-STATIONS = {"150304": "乌达站", "150303": "乌海西站", "150302": "乌海站", "150391": "滨河货场"}
+STATIONS = {"150304": "乌达站", "150303": "乌海西站", "150302": "乌海站", "150391": "滨河货场",
+            "WD": "乌达园区专用线", "HN": "海南园区专用线", "QLS": "千里山园区专用线", "DT": "低碳园区专用线"}
 COAL_NAMES = {"coal.raw_output": "原煤产量", "coal.washed_output": "洗精煤产量", "coke.output": "焦炭产量"}
 RAIL_COLUMNS = (("rail.loading_cars", "装车数(车)"), ("rail.tonnage_coal", "煤炭运量(吨)"),
                 ("rail.tonnage_coke", "焦炭运量(吨)"), ("rail.tonnage_other", "其他货物运量(吨)"),
                 ("coal.rail_in", "煤炭到达(吨)"), ("coal.rail_out", "煤炭发送(吨)"))
-RAIL_HEADER = ("日期", "站名", "区县代码", *(c for _, c in RAIL_COLUMNS))
+RAIL_HEADER = ("日期", "站名", "区县代码", *(c for _, c in RAIL_COLUMNS), "园区代码")
 
 
 def local_str(t: int, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
@@ -134,20 +138,21 @@ def coal_report(world: World, d: date, now: int) -> dict[str, Any]:
 # --- railway bureau --------------------------------------------------------------------------
 def rail_rows(world: World, first: date, last: date, now: int) -> list[list[str]]:
     rows: list[list[str]] = []
-    districts = [e for e in world.entities if e.kind == "district"]
+    places = [e for e in world.entities if e.kind in ("district", "park")]
     for day in range(day_number(first), day_number(last) + 1):
-        for d in districts:
+        for e in places:
             per_col: list[list[float]] = []
             for code, _ in RAIL_COLUMNS:
-                per_col.append(_daily_value(world, world.by_key[f"{code}|district|{d.code}"], day, now, running=False))
+                per_col.append(_daily_value(world, world.by_key[f"{code}|{e.kind}|{e.code}"], day, now, running=False))
             if not any(per_col):
                 continue
             copies = max(len(v) for v in per_col)
             for _ in range(copies):
-                cells = [local_str(day_start(day), "%Y-%m-%d"), STATIONS[d.code], d.code]
+                cells = [local_str(day_start(day), "%Y-%m-%d"), STATIONS[e.code], e.district]
                 for (code, _), vals in zip(RAIL_COLUMNS, per_col, strict=True):
                     cells.append("" if not vals else (str(round(vals[0])) if code == "rail.loading_cars"
                                                       else f"{vals[0]:.1f}"))
+                cells.append(e.code if e.kind == "park" else "")
                 rows.append(cells)
     return rows
 
@@ -162,31 +167,32 @@ def rail_csv(rows: list[list[str]]) -> bytes:
 
 # --- gas supplier ------------------------------------------------------------------------------
 def gas_rows(world: World, start: int, end: int, now: int) -> list[list[str]]:
-    names = {e.code: e.name_zh for e in world.entities if e.kind == "park"}
     rows: list[list[str]] = []
     for s in world.of("gas.consumption"):
         for t in world.slots(s, start, end):
             for v in _served(world, s, t, now):
-                rows.append([s.entity.code, names[s.entity.code], local_str(t, "%Y%m%d%H"), f"{v / 10000:.4f}"])
+                rows.append([s.entity.code, s.entity.name_zh, local_str(t, "%Y%m%d%H"), f"{v / 10000:.4f}",
+                             s.entity.kind])
     rows.sort(key=lambda r: (r[2], r[0]))
     return rows
 
 
 def gas_body(rows: list[list[str]]) -> dict[str, Any]:
-    return {"status": "OK", "unit": "万立方米", "columns": ["park_code", "park_name", "hour", "volume"], "rows": rows}
+    return {"status": "OK", "unit": "万立方米", "columns": ["area_code", "area_name", "hour", "volume", "area_type"], "rows": rows}
 
 
 # --- oil company --------------------------------------------------------------------------------
 def oil_records(world: World, d: date, now: int) -> list[dict[str, Any]]:
     day = day_number(d)
     out: list[dict[str, Any]] = []
-    for e in (x for x in world.entities if x.kind == "district"):
-        diesel = _daily_value(world, world.by_key[f"oil.diesel_sales|district|{e.code}"], day, now, running=False)
-        total = _daily_value(world, world.by_key[f"oil.refined_sales|district|{e.code}"], day, now, running=False)
+    for e in (x for x in world.entities if x.kind in ("district", "park")):
+        diesel = _daily_value(world, world.by_key[f"oil.diesel_sales|{e.kind}|{e.code}"], day, now, running=False)
+        total = _daily_value(world, world.by_key[f"oil.refined_sales|{e.kind}|{e.code}"], day, now, running=False)
         if not diesel and not total:
             continue
         for i in range(max(len(diesel), len(total))):
-            rec: dict[str, Any] = {"region_code": e.code, "region": e.name_zh, "date": d.isoformat()}
+            rec: dict[str, Any] = {"region_code": e.code, "region": e.name_zh, "region_type": e.kind,
+                                   "date": d.isoformat()}
             if diesel:
                 rec["diesel_t"] = round(diesel[min(i, len(diesel) - 1)], 2)
             if total:

@@ -53,6 +53,15 @@ DIESEL_T = {"150304": 260.0, "150303": 300.0, "150302": 220.0, "150391": 120.0}
 ROAD_T = {"150304": 28000.0, "150303": 35000.0, "150302": 22000.0, "150391": 12000.0}
 RESIDENTIAL_MW = {"150302": 120.0, "150303": 45.0, "150304": 50.0, "150391": 30.0}
 GAS_M3H = {"WD": 6000.0, "HN": 4500.0, "QLS": 5000.0, "DT": 3000.0}
+# Gas delivered (m³/h) through each district's city-gate station to homes, businesses and
+# industry outside the parks; the supplier reports a district's total (this plus its parks).
+CITY_GAS_M3H = {"150302": 9000.0, "150303": 3000.0, "150304": 3500.0, "150391": 2500.0}
+# Each park's railway siding (专用线) carries this share of its district's loadings; the
+# railway bureau reports sidings on their own lines beside the district's total.
+PARK_RAIL_SHARE = {"WD": 0.5, "HN": 0.4, "QLS": 0.45, "DT": 0.2}
+# Diesel sold daily (t) by the oil company's filling stations inside each park (part of the
+# district's sales, reported as their own sales area).
+PARK_DIESEL_T = {"WD": 70.0, "HN": 60.0, "QLS": 55.0, "DT": 25.0}
 
 # What a unit mix-up looks like per indicator: the factor by which the stored value is off
 # (e.g. a meter sending Wh labelled kWh, a mine clerk typing tonnes into the 万吨 field).
@@ -129,6 +138,18 @@ class SeriesDef:
     @property
     def step_s(self) -> int:
         return STEP_S[self.frequency]
+
+
+def rail_and_oil(e: Entity, cars: float, diesel_t: float) -> list[SeriesDef]:
+    """Daily rail loadings (cars and tonnages) and oil sales of a district or a park."""
+    return [SeriesDef("rail.loading_cars", e, "day", "rail", cars),
+            SeriesDef("rail.tonnage_coal", e, "day", "rail", cars * 0.68 * 62),
+            SeriesDef("rail.tonnage_coke", e, "day", "rail", cars * 0.2 * 58),
+            SeriesDef("rail.tonnage_other", e, "day", "rail", cars * 0.12 * 55),
+            SeriesDef("coal.rail_out", e, "day", "rail", cars * 0.68 * 62 * 0.95),
+            SeriesDef("coal.rail_in", e, "day", "rail", cars * 0.68 * 62 * 0.35),
+            SeriesDef("oil.diesel_sales", e, "day", "oil", diesel_t),
+            SeriesDef("oil.refined_sales", e, "day", "oil", diesel_t * 1.6)]
 
 
 @dataclass(frozen=True)
@@ -272,18 +293,13 @@ class World:
             load = RESIDENTIAL_MW[d.code] + sum(
                 BASE_KW[e.group or "other"] * e.scale / 1000 for e in ents if e.district == d.code)
             out.append(SeriesDef("power.grid_load", d, "15min", "grid", load))
-            cars = RAIL_CARS[d.code]
-            out += [SeriesDef("rail.loading_cars", d, "day", "rail", cars),
-                    SeriesDef("rail.tonnage_coal", d, "day", "rail", cars * 0.68 * 62),
-                    SeriesDef("rail.tonnage_coke", d, "day", "rail", cars * 0.2 * 58),
-                    SeriesDef("rail.tonnage_other", d, "day", "rail", cars * 0.12 * 55),
-                    SeriesDef("coal.rail_out", d, "day", "rail", cars * 0.68 * 62 * 0.95),
-                    SeriesDef("coal.rail_in", d, "day", "rail", cars * 0.68 * 62 * 0.35),
-                    SeriesDef("oil.diesel_sales", d, "day", "oil", DIESEL_T[d.code]),
-                    SeriesDef("oil.refined_sales", d, "day", "oil", DIESEL_T[d.code] * 1.6),
+            gas = CITY_GAS_M3H[d.code] + sum(GAS_M3H[p.code] for p in parks if p.district == d.code)
+            out += [*rail_and_oil(d, RAIL_CARS[d.code], DIESEL_T[d.code]),
+                    SeriesDef("gas.consumption", d, "hour", "gas", gas),
                     SeriesDef("road.freight", d, "day", "road", ROAD_T[d.code])]
         for p in parks:
             out.append(SeriesDef("gas.consumption", p, "hour", "gas", GAS_M3H[p.code]))
+            out += rail_and_oil(p, RAIL_CARS[p.district] * PARK_RAIL_SHARE[p.code], PARK_DIESEL_T[p.code])
         self.series = out
         self.by_key = {s.key: s for s in out}
 

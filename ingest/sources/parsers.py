@@ -163,8 +163,9 @@ def _csv_line(cells: list[str]) -> str:
 
 
 def parse_rail(p: Payload) -> ParseResult:
-    """Daily loadings per station. A line with any unreadable cell is rejected whole; an
-    empty cell means "not reported" and is skipped."""
+    """Daily loadings per station. A line naming a park (园区代码: the park's railway siding)
+    belongs to that park, any other line to its district (区县代码). A line with any unreadable
+    cell is rejected whole; an empty cell means "not reported" and is skipped."""
     reader = csv.reader(io.StringIO(p.text(default="gbk").lstrip("\ufeff")))
     header = next(reader, None)
     if header is None:
@@ -174,6 +175,7 @@ def parse_rail(p: Payload) -> ParseResult:
         i_date, i_district = header.index("日期"), header.index("区县代码")
     except ValueError:
         raise PayloadError(f"CSV 表头不符 / unexpected CSV header {header}") from None
+    i_park = header.index("园区代码") if "园区代码" in header else None
     value_cols = [(i, *RAIL_COLUMNS[h]) for i, h in enumerate(header) if h in RAIL_COLUMNS]
     out = ParseResult()
     for cells in reader:
@@ -184,8 +186,9 @@ def parse_rail(p: Payload) -> ParseResult:
             if len(cells) != len(header):
                 raise RowError(f"列数不符 / expected {len(header)} columns, got {len(cells)}")
             day = local_time(cells[i_date].strip(), "%Y-%m-%d")
-            district = cells[i_district].strip()
-            rows = [ParsedRow(code, "district", district, day, number(cells[i]), unit, line)
+            park = cells[i_park].strip() if i_park is not None else ""
+            kind, place = ("park", park) if park else ("district", cells[i_district].strip())
+            rows = [ParsedRow(code, kind, place, day, number(cells[i]), unit, line)
                     for i, code, unit in value_cols if cells[i].strip()]
         except RowError as exc:
             out.rejected.append(RejectedRow(line, str(exc)))
@@ -200,14 +203,19 @@ def parse_gas(p: Payload) -> ParseResult:
     if not isinstance(doc, dict) or doc.get("status") != "OK":
         raise PayloadError(f"燃气公司接口返回错误 / gas supplier error: {str(doc)[:200]}")
     cols = doc.get("columns") or []
-    try:
-        i_park, i_hour, i_vol = cols.index("park_code"), cols.index("hour"), cols.index("volume")
+    try:  # `park_code` is the older shape (parks only); `area_code` + `area_type` names parks and districts
+        i_area = cols.index("area_code") if "area_code" in cols else cols.index("park_code")
+        i_hour, i_vol = cols.index("hour"), cols.index("volume")
     except ValueError:
         raise PayloadError(f"字段不符 / unexpected columns {cols}") from None
+    i_type = cols.index("area_type") if "area_type" in cols else None
     unit = str(doc.get("unit") or "m3")
 
     def row(r: list[Any]) -> list[ParsedRow]:
-        return [ParsedRow("gas.consumption", "park", str(r[i_park]), local_time(r[i_hour], "%Y%m%d%H"),
+        if len(r) != len(cols):
+            raise RowError(f"字段数不符 / expected {len(cols)} fields, got {len(r)}")
+        kind = "district" if i_type is not None and r[i_type] == "district" else "park"
+        return [ParsedRow("gas.consumption", kind, str(r[i_area]), local_time(r[i_hour], "%Y%m%d%H"),
                           number(r[i_vol]), unit, r)]
 
     return _each(doc.get("rows"), ParseResult(), row)
@@ -221,10 +229,11 @@ def parse_oil(p: Payload) -> ParseResult:
 
     def row(r: dict[str, Any]) -> list[ParsedRow]:
         day = local_time(r["date"], "%Y-%m-%d")
+        kind = "park" if r.get("region_type") == "park" else "district"
         out = []
         for field, code in (("diesel_t", "oil.diesel_sales"), ("total_t", "oil.refined_sales")):
             if field in r:
-                out.append(ParsedRow(code, "district", str(r["region_code"]), day, number(r[field]), "t", r))
+                out.append(ParsedRow(code, kind, str(r["region_code"]), day, number(r[field]), "t", r))
         if not out:
             raise RowError("无销量数据 / no sales figure in the record")
         return out

@@ -55,3 +55,23 @@ def test_a_repeated_delivery_stores_nothing_new(simulator: Simulator, fresh_data
     again = runner.run_source(src, fresh_factory, settings, holder="t", start=START, end=END, kind="backfill")
     assert first.stored > 0
     assert (again.status, again.stored, again.unchanged) == ("ok", 0, first.stored)
+
+
+def test_every_district_and_park_has_all_five_families_from_the_upstreams() -> None:
+    """What a duty officer opens first: coal, power, oil, gas and transport for every place.
+    A place is covered by its own series or, for coal and power, by its enterprises'."""
+    world = World(seed=SEED)
+    families = {"coal": ("coal.", "coke."), "power": ("power.",), "oil": ("oil.",), "gas": ("gas.",),
+                "transport": ("rail.", "road.")}
+    covered: dict[tuple[str, str], set[str]] = {}
+    for s in world.series:
+        e = s.entity
+        places = [(e.kind, e.code)] if e.kind != "enterprise" else \
+            [("district", e.district)] + ([("park", e.park)] if e.park else [])
+        fams = {f for f, prefixes in families.items() if s.indicator.startswith(prefixes)}
+        for place in places:
+            covered.setdefault(place, set()).update(fams)
+    places = [(e.kind, e.code) for e in world.entities if e.kind in ("district", "park")]
+    assert len(places) == 8
+    assert {p: covered.get(p, set()) for p in places} == {p: set(families) for p in places}
+

@@ -54,8 +54,8 @@ def test_an_unreadable_response_is_a_payload_error(body: bytes) -> None:
 
 
 def test_rail_csv_is_read_as_gbk_and_a_bad_line_is_rejected_whole() -> None:
-    rows = [["2026-11-26", "乌达站", "150304", "300", "12000.5", "3000.0", "1500.0", "4000.0", ""],
-            ["2026-11-26", "乌海站", "150302", "三百", "1", "1", "1", "1", "1"],
+    rows = [["2026-11-26", "乌达站", "150304", "300", "12000.5", "3000.0", "1500.0", "4000.0", "", ""],
+            ["2026-11-26", "乌海站", "150302", "三百", "1", "1", "1", "1", "1", ""],
             ["2026-11-26", "乌海站", "150302", "1"]]
     res = parsers.parse_rail(Payload(feeds.rail_csv(rows), "text/csv; charset=gbk"))
     assert {r.indicator for r in res.rows} == {"rail.loading_cars", "rail.tonnage_coal", "rail.tonnage_coke",
@@ -64,8 +64,40 @@ def test_rail_csv_is_read_as_gbk_and_a_bad_line_is_rejected_whole() -> None:
     assert len(res.rejected) == 2 and "三百" in res.rejected[0].raw
 
 
+def test_a_rail_line_naming_a_park_siding_belongs_to_the_park_and_old_files_still_read() -> None:
+    siding = ["2026-11-26", "乌达园区专用线", "150304", "150", "6000", "", "", "", "", "WD"]
+    res = parsers.parse_rail(Payload(feeds.rail_csv([siding]), "text/csv; charset=gbk"))
+    assert {(r.entity_kind, r.entity_code, r.indicator) for r in res.rows} == {
+        ("park", "WD", "rail.loading_cars"), ("park", "WD", "rail.tonnage_coal")}
+    # a file from before the 园区代码 column: every line is a district line
+    old = "日期,站名,区县代码,装车数(车)\r\n2026-11-26,乌达站,150304,300\r\n".encode("gbk")
+    [row] = parsers.parse_rail(Payload(old, "text/csv; charset=gbk")).rows
+    assert (row.entity_kind, row.entity_code, row.value) == ("district", "150304", 300.0)
+
+
+def test_gas_rows_name_parks_or_districts_and_the_older_park_only_shape_still_reads() -> None:
+    res = parsers.parse_gas(_json(feeds.gas_body([["150391", "滨河新区", "2026112710", "0.25", "district"],
+                                                  ["DT", "低碳产业园区", "2026112710", "0.3"]])))
+    assert [(r.entity_kind, r.entity_code) for r in res.rows] == [("district", "150391")]
+    assert "expected 5 fields" in res.rejected[0].reason
+    old = {"status": "OK", "unit": "万立方米", "columns": ["park_code", "park_name", "hour", "volume"],
+           "rows": [["DT", "低碳产业园区", "2026112710", "0.3"]]}
+    [row] = parsers.parse_gas(_json(old)).rows
+    assert (row.entity_kind, row.entity_code, row.value) == ("park", "DT", 0.3)
+
+
+def test_oil_sales_of_a_park_sales_area_belong_to_the_park() -> None:
+    body = {"data": [{"region_code": "QLS", "region": "千里山工业园区", "region_type": "park", "date": "2026-11-26",
+                      "diesel_t": 55.5},
+                     {"region_code": "150302", "region": "海勃湾区", "date": "2026-11-26", "total_t": 300}],
+            "total": 2}
+    res = parsers.parse_oil(_json(body))
+    assert {(r.entity_kind, r.entity_code, r.indicator, r.value) for r in res.rows} == {
+        ("park", "QLS", "oil.diesel_sales", 55.5), ("district", "150302", "oil.refined_sales", 300.0)}
+
+
 def test_gas_keeps_the_upstream_unit_for_the_store_to_convert() -> None:
-    res = parsers.parse_gas(_json(feeds.gas_body([["WD", "乌达工业园区", "2026112710", "0.7351"]])))
+    res = parsers.parse_gas(_json(feeds.gas_body([["WD", "乌达工业园区", "2026112710", "0.7351", "park"]])))
     [row] = res.rows
     assert (row.unit, row.value, row.time) == ("万立方米", 0.7351, datetime(2026, 11, 27, 10, tzinfo=BJ))
 
