@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/api.py --series 1000 --days 365      # the full size (~35M raw rows)
     .venv/bin/python benchmarks/api.py --series 100 --days 90        # a quick run
+    .venv/bin/python benchmarks/api.py --database yunjian_bench_api --build-only   # build once, keep
+    .venv/bin/python benchmarks/api.py --database yunjian_bench_api --reuse        # measure it again
 
 Builds a throwaway database (migrated and seeded like any other) on the test cluster
 (var/pg-test, started if needed) or on --server-url, loads 15-minute power consumption for
@@ -10,10 +12,16 @@ enterprises over `--years` years with set-based SQL (INSERT … SELECT generate_
 Python per row), builds the rollups with one set-based statement each, starts the API
 (uvicorn, one worker) and measures, in the same run:
 
-* p50 / p95 of each call through the API (HTTP, keep-alive, an API key);
-* the same answer by hand-written SQL on the raw tables (observation / period_observation);
-* the same answer by hand-written SQL on the rollups (the API's own overhead is API / this);
+* p50 / p95 of each call through the API (HTTP, keep-alive, an API key), with its default
+  figures (value, 同比, 环比, 累计, 累计同比) and with values only (`figures=`);
+* the same answers by hand-written SQL on the rollups: values only, and the same figures in one
+  pass over this year and last (window sums), called in turn with the API calls so that both
+  see the same load (the API's own overhead is API / this, like for like);
+* the same values by hand-written SQL on the raw tables (observation / period_observation);
+* the fixed cost of any authenticated call (GET /api/v1/auth/me);
 * the API worker's resident memory after the run.
+
+Every answer is checked against its reference (values, and the figures) before it is timed.
 
 Prints a Markdown table; nothing is hard-coded.
 """
@@ -21,6 +29,7 @@ Prints a Markdown table; nothing is hard-coded.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import statistics
@@ -29,7 +38,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -130,6 +139,19 @@ def build(url: str, n_series: int, days: int, n_enterprises: int, years: int) ->
     return t
 
 
+def built_shape(srv: URL, name: str, shape: dict[str, int]) -> dict[str, float]:
+    """The build timings stored with a kept database; refuses one built with other sizes."""
+    with admin(srv).connect() as c:
+        raw = c.execute(text("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :n"),
+                        {"n": name}).scalar()
+    if not raw:
+        raise SystemExit(f"{name}: no such benchmark database (build it with --database {name} --keep)")
+    meta = json.loads(raw)
+    if meta["shape"] != shape:
+        raise SystemExit(f"{name} was built with {meta['shape']}, not {shape}")
+    return {**meta["build"], "built_at_epoch": meta["built_at_epoch"]}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -148,6 +170,24 @@ def timed(fn: Callable[[], object], n: int) -> tuple[float, float, object]:
     return statistics.median(xs), xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))], out
 
 
+def interleaved(fns: dict[str, Callable[[], object]], n: int) -> dict[str, tuple[float, float, object]]:
+    """p50, p95 (ms) and the last answer of each function, called in turn n times (after one
+    warm-up round), so that all of them see the same load."""
+    xs: dict[str, list[float]] = {k: [] for k in fns}
+    out: dict[str, object] = {}
+    for i in range(n + 1):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            out[k] = fn()
+            if i:
+                xs[k].append((time.perf_counter() - t0) * 1000)
+    res = {}
+    for k, x in xs.items():
+        x.sort()
+        res[k] = (statistics.median(x), x[min(len(x) - 1, int(round(0.95 * (len(x) - 1))))], out[k])
+    return res
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--series", type=int, default=1000, help="15-minute series (one per enterprise)")
@@ -157,19 +197,41 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=30, help="timed calls per measurement")
     ap.add_argument("--server-url", default=os.environ.get("TEST_DATABASE_URL"))
     ap.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    ap.add_argument("--no-raw", action="store_true", help="skip the (slow) raw-table SQL, for quick iterations")
+    ap.add_argument("--database", help="database name (default: a random yunjian_bench_…)")
+    ap.add_argument("--build-only", action="store_true", help="build the database (kept) and stop")
+    ap.add_argument("--reuse", action="store_true",
+                    help="measure the existing --database built earlier with --keep (same sizes), without "
+                         "rebuilding; the database is kept")
     args = ap.parse_args()
+    if args.reuse and not args.database:
+        ap.error("--reuse needs --database")
 
     srv = server(args.server_url)
-    name = f"yunjian_bench_{uuid.uuid4().hex[:8]}"
-    with admin(srv).connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
+    name = args.database or f"yunjian_bench_{uuid.uuid4().hex[:8]}"
+    shape = {"series": args.series, "days": args.days, "enterprises": args.enterprises, "years": args.years}
+    keep = args.keep or args.reuse or args.build_only
+    if not args.reuse:
+        with admin(srv).connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
     url = srv.set(database=name).render_as_string(hide_password=False)
     proc: subprocess.Popen[bytes] | None = None
     try:
-        print(f"building: {args.series} series x {args.days} days at 15 min, "
-              f"{args.enterprises} enterprises x {args.years} years monthly ...", flush=True)
-        build_t = build(url, args.series, args.days, args.enterprises, args.years)
-        print("build:", {k: round(v, 1) for k, v in build_t.items()}, flush=True)
+        if args.reuse:
+            build_t = built_shape(srv, name, shape)
+            built_at = datetime.fromtimestamp(build_t.pop("built_at_epoch"), UTC)
+            print(f"reusing {name}, built {built_at:%Y-%m-%d %H:%M} UTC", flush=True)
+        else:
+            print(f"building {name}: {args.series} series x {args.days} days at 15 min, "
+                  f"{args.enterprises} enterprises x {args.years} years monthly ...", flush=True)
+            build_t = build(url, args.series, args.days, args.enterprises, args.years)
+            print("build:", {k: round(v, 1) for k, v in build_t.items()}, flush=True)
+            # Remember what was built and how long it took, for a later --reuse.
+            meta = json.dumps({"shape": shape, "build": build_t, "built_at_epoch": time.time()})
+            with admin(srv).connect() as c:
+                c.execute(text(f"COMMENT ON DATABASE \"{name}\" IS '{meta}'"))
+            if args.build_only:
+                return
         port = free_port()
         env = {**os.environ, "DATABASE_URL": url}
         proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "backend.main:create_app", "--factory", "--port",
@@ -211,8 +273,11 @@ def main() -> None:
         q_district = (f"/api/v1/series?indicator=power.consumption&bucket=day&district={wuda}"
                       f"&start={d90_start}&end={d90_end}")
         q_top = (f"/api/v1/series/top?indicator=econ.value_added&by=change&n=10&start={YEAR}-01-01&end={YEAR}-12-31")
+        m0 = d90_start.replace(day=1)
         p = {"tz": TZ, "a": date(YEAR, 1, 1), "b": date(YEAR + 1, 1, 1), "da": d90_start,
-             "db": d90_end + timedelta(days=1), "d": wuda, "pa": date(YEAR - 1, 1, 1)}
+             "db": d90_end + timedelta(days=1), "d": wuda, "pa": date(YEAR - 1, 1, 1),
+             "m0": m0, "pm0": m0.replace(year=m0.year - 1), "pdb": (d90_end + timedelta(days=1)).replace(
+                 year=d90_end.year - 1), "y0": m0.replace(month=1), "py0": m0.replace(year=m0.year - 1, month=1)}
         raw = {
             "city": sql("""SELECT date_trunc('month', o.time AT TIME ZONE :tz) m, sum(o.value) FROM observation o
                 JOIN series s ON s.id = o.series_id AND s.indicator_code = 'power.consumption'
@@ -251,55 +316,118 @@ def main() -> None:
                 SELECT e, cur, prev, cur - prev FROM x WHERE prev IS NOT NULL ORDER BY cur - prev DESC, e LIMIT 10""",
                        **p),
         }
+        # The same figures as the API's default call (value, 同比, 环比, 累计, 累计同比), by hand on the
+        # rollups: one pass over this year and last with window sums. The top-N reference above
+        # already computes both years.
+        growth = "100 * ({x} - {y}) / NULLIF(abs({y}), 0)"
+        rollup_figures = {
+            "city": sql(f"""WITH m AS (
+                    SELECT r.month, sum(r.sum) AS v FROM rollup_monthly r JOIN series s ON s.id = r.series_id
+                    AND s.indicator_code = 'power.consumption' WHERE r.month >= :pa AND r.month < :b GROUP BY 1),
+                f AS (SELECT month, v, sum(v) OVER (PARTITION BY date_trunc('year', month) ORDER BY month) AS ytd
+                      FROM m)
+                SELECT c.month, c.v, {growth.format(x='c.v', y='ly.v')}, {growth.format(x='c.v', y='pm.v')}, c.ytd,
+                       {growth.format(x='c.ytd', y='ly.ytd')}
+                FROM f c LEFT JOIN f ly ON ly.month = (c.month - interval '1 year')::date
+                LEFT JOIN f pm ON pm.month = (c.month - interval '1 month')::date
+                WHERE c.month >= :a ORDER BY 1""", **p),
+            "district": sql(f"""WITH days AS (
+                    SELECT r.day, sum(r.sum) AS v FROM rollup_daily r JOIN series s ON s.id = r.series_id
+                    AND s.indicator_code = 'power.consumption'
+                    JOIN enterprise_version v ON v.enterprise_id = s.entity_id AND v.valid_from <= r.day
+                         AND (v.valid_to IS NULL OR v.valid_to > r.day)
+                    JOIN district di ON di.id = v.district_id AND di.code = :d
+                    WHERE (r.day >= :m0 AND r.day < :db) OR (r.day >= :pm0 AND r.day < :pdb) GROUP BY 1),
+                before AS (  -- whole months from 1 January to the window's month, this year and last
+                    SELECT date_trunc('year', r.month)::date AS y, sum(r.sum) AS v
+                    FROM rollup_monthly r JOIN series s ON s.id = r.series_id
+                    AND s.indicator_code = 'power.consumption'
+                    JOIN enterprise_version v ON v.enterprise_id = s.entity_id AND v.valid_from <= r.month
+                         AND (v.valid_to IS NULL OR v.valid_to > r.month)
+                    JOIN district di ON di.id = v.district_id AND di.code = :d
+                    WHERE (r.month >= :y0 AND r.month < :m0) OR (r.month >= :py0 AND r.month < :pm0) GROUP BY 1),
+                f AS (SELECT days.day, days.v, coalesce(b.v, 0)
+                             + sum(days.v) OVER (PARTITION BY date_trunc('year', days.day) ORDER BY days.day) AS ytd
+                      FROM days LEFT JOIN before b ON b.y = date_trunc('year', days.day)::date)
+                SELECT c.day, c.v, {growth.format(x='c.v', y='ly.v')}, {growth.format(x='c.v', y='pd.v')}, c.ytd,
+                       {growth.format(x='c.ytd', y='ly.ytd')}
+                FROM f c LEFT JOIN f ly ON ly.day = (c.day - interval '1 year')::date
+                LEFT JOIN f pd ON pd.day = c.day - 1
+                WHERE c.day >= :da ORDER BY 1""", **p),
+            "top": rollup["top"],
+        }
         calls = {"city": (q_city, "city monthly, one year"),
                  "district": (q_district, "district x indicator daily, 90 days"),
                  "top": (q_top, "top-10 enterprises by change, one year")}
         rows = []
         n = args.repeat
         for k, (path, label) in calls.items():
-            full50, full95, body = timed(api(path), n)
-            lean50, lean95, _ = timed(api(path + "&figures=" if k != "top" else path), n)
-            raw50, raw95, raw_out = timed(raw[k], max(3, n // 10))
-            r50, r95, _ = timed(rollup[k], n)
-            _check(k, body, raw_out)
-            rows.append((label, full50, full95, lean50, lean95, raw50, raw95, r50, r95))
+            # API and rollup SQL interleaved, so that their ratio is measured under the same load.
+            t = interleaved({"full": api(path), "values": api(path + "&figures=" if k != "top" else path),
+                             "sql_full": rollup_figures[k], "sql_values": rollup[k]}, n)
+            full50, full95, body = t["full"]
+            lean50, lean95, lean_body = t["values"]
+            rf50, rf95, ref_full = t["sql_full"]
+            r50, r95, ref_values = t["sql_values"]
+            _check(k, body, ref_full, figures=True)
+            _check(k, lean_body, ref_values)
+            raw50 = raw95 = float("nan")
+            if not args.no_raw:
+                raw50, raw95, raw_out = timed(raw[k], max(3, n // 10))
+                _check(k, lean_body, raw_out)
+            rows.append((label, full50, full95, rf50, rf95, lean50, lean95, r50, r95, raw50, raw95))
+        # The fixed cost of any authenticated call (HTTP, API-key check, a transaction), for reading
+        # the overhead ratios above.
+        floor50, floor95, _ = interleaved({"me": api("/api/v1/auth/me")}, n)["me"]
         rss = psutil.Process(proc.pid).memory_info().rss / 2**20
         print()
         print(f"Dataset: {int(build_t['raw rows']):,} raw 15-minute rows ({args.series} series x {args.days} days), "
               f"{args.enterprises} enterprises x {args.years} years monthly; build "
               + ", ".join(f"{k} {v:.0f} s" for k, v in build_t.items() if k != "raw rows"))
         print()
-        print("| call | API p50 / p95 ms (with 同比/环比/累计) | API p50 / p95 ms (values only) | raw-table SQL p50 / p95 ms "
-              "| rollup SQL p50 / p95 ms | raw SQL / API p95 | API / rollup SQL (p50, values only) |")
-        print("|---|---|---|---|---|---|---|")
-        for label, f50, f95, l50, l95, w50, w95, r50, r95 in rows:
-            print(f"| {label} | {f50:.1f} / {f95:.1f} | {l50:.1f} / {l95:.1f} | {w50:.0f} / {w95:.0f} "
-                  f"| {r50:.1f} / {r95:.1f} | {w95 / f95:.0f}x | {l50 / r50:.2f}x |")
+        print("| call | API p50 / p95 ms, with 同比/环比/累计 | rollup SQL p50 / p95 ms, same figures "
+              "| API p50 / p95 ms, values only | rollup SQL p50 / p95 ms, values only | raw-table SQL p50 / p95 ms "
+              "| raw SQL / API p95 (values) | API / rollup SQL p50, with figures | API / rollup SQL p50, values |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for label, f50, f95, rf50, rf95, l50, l95, r50, r95, w50, w95 in rows:
+            print(f"| {label} | {f50:.1f} / {f95:.1f} | {rf50:.1f} / {rf95:.1f} | {l50:.1f} / {l95:.1f} "
+                  f"| {r50:.1f} / {r95:.1f} | {w50:.0f} / {w95:.0f} | {w95 / l95:.0f}x | {f50 / rf50:.2f}x "
+                  f"| {l50 / r50:.2f}x |")
         print()
+        print(f"Fixed cost of an authenticated call (GET /api/v1/auth/me): p50 {floor50:.1f} ms, p95 {floor95:.1f} ms")
         print(f"API worker RSS after the run: {rss:.0f} MB")
         engine.dispose()
     finally:
         if proc is not None:
             proc.terminate()
             proc.wait(10)
-        if not args.keep:
+        if not keep:
             with admin(srv).connect() as c:
                 c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def _check(kind: str, body: object, raw_out: object) -> None:
-    """The API's answer equals the raw-table SQL's (so the comparison is of the same answer)."""
-    assert isinstance(body, dict) and isinstance(raw_out, list)
+def _check(kind: str, body: object, ref: object, figures: bool = False) -> None:
+    """The API's answer equals the reference SQL's (so the comparison is of the same answer):
+    values, and with `figures` also 同比, 环比, 累计 and 累计同比."""
+    assert isinstance(body, dict) and isinstance(ref, list)
     got: list[object]
     want: list[object]
+
+    def r(x: object) -> float | None:
+        return None if x is None else round(float(x), 3)  # type: ignore[arg-type]
+
     if kind == "top":
-        got = [(i["enterprise_id"], round(i["change"], 3)) for i in body["items"]]
-        want = [(int(e), round(float(ch), 3)) for e, _, _, ch in raw_out]
+        got = [(i["enterprise_id"], r(i["change"])) for i in body["items"]]
+        want = [(int(e), r(ch)) for e, _, _, ch in ref]
+    elif figures:
+        got = [(r(p["value"]), r(p["yoy_pct"]), r(p["pop_pct"]), r(p["ytd"]), r(p["ytd_yoy_pct"]))
+               for p in body["groups"][0]["points"]]
+        want = [tuple(r(x) for x in row[1:]) for row in ref]
     else:
-        got = [round(p["value"], 3) for p in body["groups"][0]["points"]]
-        want = [round(float(v), 3) for _, v in raw_out]
+        got = [r(p["value"]) for p in body["groups"][0]["points"]]
+        want = [r(v) for _, v in ref]
     if got != want:
-        raise SystemExit(f"{kind}: API and raw SQL disagree:\n{got[:5]}\n{want[:5]}")
+        raise SystemExit(f"{kind}: API and reference SQL disagree:\n{got[:5]}\n{want[:5]}")
 
 
 if __name__ == "__main__":

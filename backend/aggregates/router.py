@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from pydantic import Field
 from sqlalchemy.orm import Session
 
+from backend.aggregates import repository as agg_repo
 from backend.aggregates import service
 from backend.aggregates.periods import Bucket, label, period_end
 from backend.aggregates.schemas import (
@@ -83,28 +84,22 @@ def _indicator_ref(ind: Indicator) -> IndicatorRef:
                         agg_time=ind.agg_time, agg_entities=ind.agg_entities)
 
 
-def _names(session: Session, group_by: str, keys: list[str]) -> dict[str, tuple[str | None, str | None]]:
+def _labels(session: Session, group_by: str, keys: list[str]
+            ) -> tuple[dict[str, tuple[str | None, str | None]], dict[str, str]]:
+    """Group names (zh, en), and group keys as the API shows them: district and park codes,
+    not database ids. One lookup."""
     if group_by == "district":
-        return {str(d.id): (d.name_zh, d.name_en) for d in registry_repo.list_districts(session)}
+        districts = registry_repo.list_districts(session)
+        return {str(d.id): (d.name_zh, d.name_en) for d in districts}, {str(d.id): d.code for d in districts}
     if group_by == "park":
-        return {str(p.id): (p.name_zh, p.name_en) for p in registry_repo.list_parks(session)}
+        parks = registry_repo.list_parks(session)
+        return {str(p.id): (p.name_zh, p.name_en) for p in parks}, {str(p.id): p.code for p in parks}
     if group_by == "industry":
-        return {g.code: (g.name_zh, g.name_en) for g in registry_repo.list_industry_groups(session)}
+        return {g.code: (g.name_zh, g.name_en) for g in registry_repo.list_industry_groups(session)}, {}
     if group_by == "enterprise":
-        from backend.aggregates import repository as agg_repo
-
         found = agg_repo.enterprise_names(session, [int(k) for k in keys if k.isdigit()])
-        return {str(i): (zh, en) for i, (zh, en, _) in found.items()}
-    return {}
-
-
-def _display_keys(session: Session, group_by: str) -> dict[str, str]:
-    """Group ids as the API shows them: district and park codes, not database ids."""
-    if group_by == "district":
-        return {str(d.id): d.code for d in registry_repo.list_districts(session)}
-    if group_by == "park":
-        return {str(p.id): p.code for p in registry_repo.list_parks(session)}
-    return {}
+        return {str(i): (zh, en) for i, (zh, en, _) in found.items()}, {}
+    return {}, {}
 
 
 def _point_out(p: service.Point, bucket: Bucket, tz: str) -> PointOut:
@@ -119,11 +114,14 @@ def _point_out(p: service.Point, bucket: Bucket, tz: str) -> PointOut:
     period = label(p.key, bucket)
     if p.combined_months:
         period = f"{p.key.year}-01..02"
-    return PointOut(period=period, start=start, end=end, value=m.value, yoy_pct=m.yoy_pct, pop_pct=m.pop_pct,
-                    ytd=m.ytd, ytd_yoy_pct=m.ytd_yoy_pct, share_pct=m.share_pct,
-                    contribution_pp=m.contribution_pp, ytd_contribution_pp=m.ytd_contribution_pp,
-                    last_year_value=m.last_year_value, last_year_ytd=m.last_year_ytd,
-                    combined_months=p.combined_months, n_series=p.n_series)
+    # model_construct: the figures come from our own typed computation, so each point is not
+    # validated again (it adds up for group_by answers with many groups and points).
+    return PointOut.model_construct(
+        period=period, start=start, end=end, value=m.value, yoy_pct=m.yoy_pct, pop_pct=m.pop_pct,
+        ytd=m.ytd, ytd_yoy_pct=m.ytd_yoy_pct, share_pct=m.share_pct,
+        contribution_pp=m.contribution_pp, ytd_contribution_pp=m.ytd_contribution_pp,
+        last_year_value=m.last_year_value, last_year_ytd=m.last_year_ytd,
+        combined_months=p.combined_months, n_series=p.n_series)
 
 
 @router.get("/series", response_model=SeriesOut, summary="An indicator at any level, bucketed, with 同比/环比/累计",
@@ -172,8 +170,7 @@ def get_series(
     res = service.series(session, q, tz)
     kind = group_by.value if group_by != GroupByParam.none else (
         "enterprise" if q.enterprise_ids else "park" if q.park_ids else "district" if q.district_ids else "city")
-    names = _names(session, group_by.value, [g.group for g in res.groups])
-    keys = _display_keys(session, group_by.value)
+    names, keys = _labels(session, group_by.value, [g.group for g in res.groups])
     groups = [GroupOut(key=keys.get(g.group, g.group), kind=kind, name_zh=names.get(g.group, (None, None))[0],
                        name_en=names.get(g.group, (None, None))[1],
                        points=[_point_out(p, res.bucket, tz) for p in g.points]) for g in res.groups]
@@ -183,7 +180,8 @@ def get_series(
                     end=res.end - timedelta(days=1), basis=basis, source=res.source, groups=groups, parent=parent,
                     notes=res.notes)
     if format == TableFormat.json:
-        return out
+        # Serialised here (pydantic's JSON encoder) rather than validated again by FastAPI.
+        return Response(out.model_dump_json(), media_type="application/json")
     rows = [{"group": g.key, "group_name_zh": g.name_zh, **p.model_dump(mode="json")}
             for g in groups for p in g.points]
     return render(flatten(rows), format, f"series-{indicator}")
@@ -214,4 +212,5 @@ def top(
              for i, r in enumerate(rows)]
     if format != TableFormat.json:
         return render(flatten(items), format, f"top-{indicator}")
-    return TopOut(indicator=_indicator_ref(ind), start=a, end=b - timedelta(days=1), by=by, items=items)
+    out = TopOut(indicator=_indicator_ref(ind), start=a, end=b - timedelta(days=1), by=by, items=items)
+    return Response(out.model_dump_json(), media_type="application/json")

@@ -46,7 +46,6 @@ from backend.aggregates.repository import GroupBy, Selection
 from backend.api.problems import InvalidRequest, NotFound
 from backend.catalogue import repository as catalogue_repo
 from backend.catalogue.models import Indicator
-from backend.registry import repository as registry_repo
 
 ALL_FIGURES = frozenset({"yoy", "pop", "ytd", "share", "contribution"})
 
@@ -99,6 +98,7 @@ class Fetched:
     values: dict[str, dict[Key, float]] = field(default_factory=lambda: defaultdict(dict))
     combined_years: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     n: dict[str, dict[Key, int]] = field(default_factory=lambda: defaultdict(dict))
+    combined_keys: dict[str, set[Key]] = field(default_factory=lambda: defaultdict(set))  # buckets behind the years
 
 
 def indicator_or_404(session: Session, code: str) -> Indicator:
@@ -108,13 +108,22 @@ def indicator_or_404(session: Session, code: str) -> Indicator:
     return ind
 
 
+def context_or_404(session: Session, code: str) -> repo.Context:
+    """The indicator and the lookups every figure needs, in one round trip."""
+    ctx = repo.context(session, code)
+    if ctx is None:
+        raise NotFound(f"indicator {code!r} does not exist; see GET /api/v1/indicators")
+    return ctx
+
+
 def enterprise_only(q: SeriesQuery) -> bool:
     return (q.industry_groups is not None or q.above_scale is not None or q.key_enterprise is not None
             or q.enterprise_ids is not None or q.group_by in ("industry", "enterprise"))
 
 
-def make_selection(session: Session, ind: Indicator, q: SeriesQuery, group_by: GroupBy) -> tuple[Selection, str]:
+def make_selection(ctx: repo.Context, q: SeriesQuery, group_by: GroupBy) -> tuple[Selection, str]:
     """The contributions for `q` grouped by `group_by`, and a sentence saying which they are."""
+    ind = ctx.indicator
     sel = Selection(indicator=ind.code, agg_time=ind.agg_time, monthly_frequency=ind.frequency == "month",
                     district_ids=q.district_ids, park_ids=q.park_ids, industry_groups=q.industry_groups,
                     above_scale=q.above_scale, key_enterprise=q.key_enterprise, enterprise_ids=q.enterprise_ids,
@@ -126,7 +135,7 @@ def make_selection(session: Session, ind: Indicator, q: SeriesQuery, group_by: G
         if ind.agg_entities == "none":
             return replace(sel, enterprises=True), "enterprise series (not aggregated: agg_entities = none)"
         return sel, "sum of enterprise series, each in the registry version valid on its day"
-    direct = repo.direct_series(session, ind.code)
+    direct = ctx.direct
     if ind.agg_entities == "none":
         if level == "city":
             return replace(sel, enterprises=False, city_direct=True), "the city series as reported"
@@ -140,7 +149,7 @@ def make_selection(session: Session, ind: Indicator, q: SeriesQuery, group_by: G
     if level == "park":
         return (replace(sel, park_direct=parks, exclude_parks=parks),
                 "parks reported directly where they are, else the sum of their enterprises")
-    park_district = {p.id: p.district_id for p in registry_repo.list_parks(session)}
+    park_district = ctx.park_district
     districts = tuple(sorted(direct["district"]))
     parks = tuple(p for p in parks if park_district.get(p) not in direct["district"])
     return (replace(sel, district_direct=districts, park_direct=parks, exclude_districts=districts,
@@ -189,7 +198,55 @@ def fetch(session: Session, ind: Indicator, sel: Selection, bucket: Bucket | Non
         out.n[c.group][c.key] = c.n_series
         if c.jan_feb_combined and isinstance(c.key, date):
             out.combined_years[c.group].add(c.key.year)
+            out.combined_keys[c.group].add(c.key)
     return out
+
+
+def _local_day(k: Key) -> date:
+    return k.date() if isinstance(k, datetime) else k
+
+
+def _within(f: Fetched, a: date, b: date) -> Fetched:
+    """The buckets of `f` that start in [a, b) (ranges are whole buckets, so their values are
+    what a fetch of [a, b) alone gives). A year counts as January–February combined when its
+    combined bucket is kept."""
+    out = Fetched()
+    for g, vals in f.values.items():
+        kept = {k: v for k, v in vals.items() if a <= _local_day(k) < b}
+        if kept:
+            out.values[g] = kept
+            out.n[g] = {k: n for k, n in f.n.get(g, {}).items() if k in kept}
+    for g, keys in f.combined_keys.items():
+        keep = {k for k in keys if a <= _local_day(k) < b}
+        if keep:
+            out.combined_keys[g] = keep
+            out.combined_years[g] = {k.year for k in keep}
+    return out
+
+
+def two_totals(session: Session, sel: Selection, a1: date, b1: date, a2: date, b2: date, tz: str
+               ) -> dict[str, dict[date, float]]:
+    """Totals per group of the local days [a1, b1) (keyed a1) and [a2, b2) (keyed a2), for
+    b1 <= a2, in one pass (sums over time only)."""
+    out: dict[str, dict[date, float]] = defaultdict(dict)
+    if b1 <= a1 and b2 <= a2:
+        return out
+    for c in repo.cells(session, sel, _path(None, a1, b2), None, a1, b2, tz=tz, split_at=(b1, a2)):
+        out[c.group][c.key] = c.value
+    return out
+
+
+def fetch_with_last_year(session: Session, ind: Indicator, sel: Selection, bucket: Bucket, a: date, b: date, tz: str,
+                         last_year: bool) -> tuple[Fetched, Fetched]:
+    """The buckets of [a, b) and, if asked, of the same range a year earlier. When the two
+    ranges touch or overlap (a range of a year or more) they are read in one query and split."""
+    if not last_year:
+        return fetch(session, ind, sel, bucket, a, b, tz), Fetched()
+    pa, pb = _year_back(a, bucket), _year_back(b, bucket)
+    if pb < a or bucket == Bucket.hour:
+        return fetch(session, ind, sel, bucket, a, b, tz), fetch(session, ind, sel, bucket, pa, pb, tz)
+    both = fetch(session, ind, sel, bucket, pa, b, tz)
+    return _within(both, a, b), _within(both, pa, pb)
 
 
 def _check(ind: Indicator, q: SeriesQuery) -> None:
@@ -218,7 +275,8 @@ def _year_back(d: date, bucket: Bucket) -> date:
 def series(session: Session, q: SeriesQuery, tz: str = "Asia/Shanghai") -> SeriesResult:
     """Bucketed values of an indicator for a place (or places side by side), with 同比, 环比,
     累计, 累计同比, share of the parent and contribution to the parent's growth."""
-    ind = indicator_or_404(session, q.indicator)
+    ctx = context_or_404(session, q.indicator)
+    ind = ctx.indicator
     _check(ind, q)
     bucket = q.bucket
     a, b = widen(q.start, q.end, bucket)
@@ -227,28 +285,36 @@ def series(session: Session, q: SeriesQuery, tz: str = "Asia/Shanghai") -> Serie
     want_yoy = "yoy" in q.figures or "contribution" in q.figures
     # What to fetch: one bucket before (环比), January when the range starts in February
     # (1–2月 folding), and 1 January for year-to-date in month-type buckets.
-    fa = bucket_start(a - timedelta(days=1), bucket) if bucket != Bucket.hour else a - timedelta(days=1)
+    fa = a
+    if "pop" in q.figures:
+        fa = bucket_start(a - timedelta(days=1), bucket) if bucket != Bucket.hour else a - timedelta(days=1)
     if bucket == Bucket.month and a.month == 2:
         fa = min(fa, date(a.year, 1, 1))
     if want_ytd and bucket in MONTH_BUCKETS:
         fa = min(fa, date(a.year, 1, 1))
-    sel, source = make_selection(session, ind, q, q.group_by)
+    sel, source = make_selection(ctx, q, q.group_by)
     grouped = q.group_by != "none"
-    cur = fetch(session, ind, sel, bucket, fa, b, tz)
-    prev = Fetched()
-    if want_yoy or want_ytd:
-        prev = fetch(session, ind, sel, bucket, _year_back(fa, bucket), _year_back(b, bucket), tz)
+    # 累计 of a day view needs what lies between 1 January and the first day fetched: the whole
+    # months from the monthly rollup (this year and last in one pass), the days of the month
+    # before the range by starting the day fetch on the 1st of that month.
+    day_ytd = want_ytd and bucket == Bucket.day
+    start = fa.replace(day=1) if day_ytd else fa
+    cur, prev = fetch_with_last_year(session, ind, sel, bucket, start, b, tz, want_yoy or want_ytd)
     prefix_cur: dict[str, dict[int, float]] = defaultdict(dict)
     prefix_prev: dict[str, dict[int, float]] = defaultdict(dict)
-    if want_ytd and bucket == Bucket.day:
-        for target, shift in ((prefix_cur, 0), (prefix_prev, -1)):
-            day0 = shift_year(fa, shift) or fa - timedelta(days=365)
-            jan1, m1 = date(day0.year, 1, 1), day0.replace(day=1)
-            for part_a, part_b in ((jan1, m1), (m1, day0)):
-                got = fetch(session, ind, sel, None, part_a, part_b, tz)
-                for g, vals in got.values.items():
-                    for v in vals.values():
-                        target[g][day0.year] = target[g].get(day0.year, 0.0) + v
+    if day_ytd:
+        pstart, pfa = _year_back(start, bucket), _year_back(fa, bucket)
+        months = two_totals(session, sel, date(pstart.year, 1, 1), pstart, date(start.year, 1, 1), start, tz)
+        for target, got, first, day0 in ((prefix_cur, cur, start, fa), (prefix_prev, prev, pstart, pfa)):
+            for g, vals in months.items():
+                if date(first.year, 1, 1) in vals:
+                    target[g][first.year] = vals[date(first.year, 1, 1)]
+            for g, vals in list(got.values.items()):
+                for k in [k for k in vals if _local_day(k) < day0]:
+                    target[g][first.year] = target[g].get(first.year, 0.0) + vals.pop(k)
+                    got.n.get(g, {}).pop(k, None)
+                if not vals:  # a group with values only before the range is not in the answer
+                    del got.values[g]
     same_base: dict[str, dict[Key, float]] | None = None
     same_base_ytd: dict[str, dict[Key, float]] | None = None
     if q.basis == "same":
@@ -258,10 +324,9 @@ def series(session: Session, q: SeriesQuery, tz: str = "Asia/Shanghai") -> Serie
     parent_series: GroupSeries | None = None
     parent_points: dict[Key, PointMath] = {}
     if grouped and ({"share", "contribution"} & q.figures):
-        psel, _ = make_selection(session, ind, replace(q, group_by="none"), "none")
+        psel, _ = make_selection(ctx, replace(q, group_by="none"), "none")
         pq = replace(q, group_by="none", figures=frozenset({"yoy", "ytd"}))
-        pcur = fetch(session, ind, psel, bucket, fa, b, tz)
-        pprev = fetch(session, ind, psel, bucket, _year_back(fa, bucket), _year_back(b, bucket), tz)
+        pcur, pprev = fetch_with_last_year(session, ind, psel, bucket, fa, b, tz, True)
         parent_series = _group_points("", pcur, pprev, prefix_cur={}, prefix_prev={}, bucket=bucket, a=a, b=b,
                                       want_ytd=want_ytd and bucket in MONTH_BUCKETS, sums=sums, q=pq)
         parent_points = {p.key: p.math for p in parent_series.points}
@@ -389,21 +454,32 @@ def top_enterprises(session: Session, q: SeriesQuery, by: str, n: int, ascending
                     tz: str = "Asia/Shanghai") -> tuple[Indicator, date, date, list[TopRow]]:
     """Top-N enterprises over [start, end] (one total per enterprise) by value, by change
     against the same period last year, or by percentage change."""
-    ind = indicator_or_404(session, q.indicator)
+    ctx = context_or_404(session, q.indicator)
+    ind = ctx.indicator
     if ind.agg_entities == "none":
         raise InvalidRequest(f"{ind.code} is not additive over enterprises")
     if q.end < q.start or (q.end - q.start).days > 3 * 366:
         raise InvalidRequest("give a range of at most three years with end >= start")
     a, b = q.start, q.end + timedelta(days=1)
-    sel, _ = make_selection(session, ind, q, "enterprise")
-    cur = fetch(session, ind, sel, None, a, b, tz)
-    ids = tuple(sorted(int(g) for g in cur.values))
+    sel, _ = make_selection(ctx, q, "enterprise")
+    pa, pb = shift_year(a, -1) or a - timedelta(days=365), shift_year(b, -1) or b - timedelta(days=365)
     prev_vals: dict[int, float] = {}
-    if ids and by != "value":
-        pa, pb = shift_year(a, -1) or a - timedelta(days=365), shift_year(b, -1) or b - timedelta(days=365)
-        plain = Selection(indicator=ind.code, agg_time=ind.agg_time, enterprise_ids=ids, group_by="enterprise")
-        prev = fetch(session, ind, plain, None, pa, pb, tz)
-        prev_vals = {int(g): next(iter(v.values())) for g, v in prev.values.items() if v}
+    if by != "value" and pb <= a and ind.agg_entities == "sum" and not repo.needs_attributes(sel):
+        # No filter on where enterprises are: last year's totals of this year's enterprises are
+        # those of the same selection, so both periods come from one pass.
+        both = two_totals(session, sel, pa, pb, a, b, tz)
+        cur = Fetched()
+        for g, vals in both.items():
+            if a in vals:
+                cur.values[g][a] = vals[a]
+        prev_vals = {int(g): vals[pa] for g, vals in both.items() if pa in vals and g in cur.values}
+    else:
+        cur = fetch(session, ind, sel, None, a, b, tz)
+        ids = tuple(sorted(int(g) for g in cur.values))
+        if ids and by != "value":
+            plain = Selection(indicator=ind.code, agg_time=ind.agg_time, enterprise_ids=ids, group_by="enterprise")
+            prev = fetch(session, ind, plain, None, pa, pb, tz)
+            prev_vals = {int(g): next(iter(v.values())) for g, v in prev.values.items() if v}
     rows = []
     for g, vals in cur.values.items():
         eid = int(g)

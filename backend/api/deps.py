@@ -7,9 +7,9 @@ the endpoint raised.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
@@ -72,10 +72,11 @@ def get_principal(session: SessionDep,
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require(permission: Permission) -> Callable[[Principal], Principal]:
+def require(permission: Permission) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
     """A dependency that admits only principals with `permission` (role and key scope)."""
 
-    def _check(principal: PrincipalDep) -> Principal:
+    # async: a pure check, so FastAPI runs it on the event loop instead of another thread hop.
+    async def _check(principal: PrincipalDep) -> Principal:
         if not has_permission(principal, permission):
             raise Forbidden(f"role {principal.role.value} (scopes {sorted(principal.scopes)}) may not "
                             f"{permission.value.replace('_', ' ')}")
