@@ -176,6 +176,7 @@ def latency(url: str, rounds: int) -> list[float]:
 
     from apscheduler.schedulers.background import BackgroundScheduler
 
+    from backend.alerts import service as alerts_service
     from backend.auth.models import User
     from backend.notifications import repository as notifications_repo
     from ingest.jobs import WorkerContext, dispatch_notifications, evaluate_alerts
@@ -200,6 +201,11 @@ def latency(url: str, rounds: int) -> list[float]:
         s.flush()
         notifications_repo.upsert_contact(s, {"user_id": user.id, "email": "duty@bench.example",
                                               "position": "duty_officer"})
+        # The benchmark's meters count as key enterprises' (importance 1.5): a minor enterprise's
+        # shutdown is rightly only yellow, which the default policy does not mail at once.
+        alerts_service.upsert_rule(s, None, name="bench: key meters", indicator_code="power.grid_load",
+                                   kind="importance", params={}, entity_kind=None, entity_id=None,
+                                   importance=1.5, enabled=True, user_id=None, now=now)
         keys = [("power.grid_load", "enterprise", 5000 + r) for r in range(rounds)]
         ids = obs_repo.ensure_series(s, keys)
         sids = [ids[k] for k in keys]

@@ -52,6 +52,16 @@ def test_an_episode_opens_after_the_minimum_duration_at_its_peak_level():
     assert events[0].episode_start == T0 + 5 * timedelta(minutes=15)
 
 
+def test_the_second_point_of_a_run_needs_the_activation_minus_the_hysteresis_only():
+    # A collapse: the detector fires on its first point and, having seen it, scores the second
+    # a little lower although the value is as far out; the episode still opens.
+    _, events = run([0.1] * 5 + [0.9, 0.46])
+    assert [e.kind for e in events] == ["opened"]
+    # ... but not below the hysteresis margin, and never on a first point below the activation.
+    assert run([0.1] * 5 + [0.9, 0.41])[1] == []
+    assert run([0.1] * 5 + [0.46, 0.46, 0.46])[1] == []
+
+
 def test_a_score_hovering_around_a_threshold_does_not_flap():
     rng = np.random.default_rng(1)
     # An episode at the yellow/orange boundary for two days, jittering by ±0.03.
