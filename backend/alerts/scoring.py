@@ -37,7 +37,7 @@ import numpy as np
 
 from backend.detection import detectors
 from backend.detection.engine import FEATURES, DetectorConfig, SeriesBank
-from backend.detection.rules import Result, TargetRule, ThresholdRule
+from backend.detection.rules import Result, TargetRule, ThresholdRule, YoYRule
 
 RING = 96
 _RING_KEYS = ("ring_t", "ring_x", "ring_e", "ring_h", "ring_s")
@@ -113,15 +113,21 @@ class RuleSet:
 
     thresholds: tuple[ThresholdRule, ...] = ()
     targets: tuple[TargetRule, ...] = ()
+    yoys: tuple[YoYRule, ...] = ()  # 同比 limits: need the same period's value a year earlier
 
     def __bool__(self) -> bool:
-        return bool(self.thresholds or self.targets)
+        return bool(self.thresholds or self.targets or self.yoys)
 
-    def check(self, at: datetime, value: float) -> list[Result]:
+    def check(self, at: datetime, value: float, last_year: float | None = None) -> list[Result]:
+        """Every rule that fires on this point; 同比 rules only when last year's value is known."""
         out: list[Result] = []
         rules: tuple[ThresholdRule | TargetRule, ...] = (*self.thresholds, *self.targets)
         for r in rules:
             res = r.check(at, value)
+            if res is not None:
+                out.append(res)
+        for y in self.yoys:
+            res = y.check(at, value, last_year)
             if res is not None:
                 out.append(res)
         return out
@@ -140,6 +146,12 @@ class Scored:
     ratios: np.ndarray | None = None
     rule_fired: np.ndarray | None = None
     sustain: np.ndarray | None = None  # what keeps an open episode going (detector or band alone)
+    last_year: np.ndarray | None = None  # same period a year earlier (NaN: unknown), for 同比 rules
+
+    def last_year_at(self, i: int) -> float | None:
+        if self.last_year is None or not np.isfinite(self.last_year[i]):
+            return None
+        return float(self.last_year[i])
 
     def at(self, i: int) -> datetime:
         return datetime.fromtimestamp(float(self.t[i]), UTC)
@@ -150,9 +162,11 @@ def local_offset_seconds(tz_offset: timedelta | None) -> float:
 
 
 def score_batch(bank: Bank, points: Sequence[tuple[np.ndarray, np.ndarray]], rules: Sequence[RuleSet],
-                config: DetectorConfig) -> list[Scored]:
+                config: DetectorConfig, last_year: Sequence[np.ndarray | None] = ()) -> list[Scored]:
     """Feed each series i its points ``points[i] = (t_utc_seconds, values)`` (sorted) and
-    return their scores; ``bank`` is advanced in place."""
+    return their scores; ``bank`` is advanced in place. ``last_year[i]`` (optional, aligned
+    with ``points[i]``, NaN where unknown) holds the same period's values a year earlier,
+    which 同比 rules compare with."""
     n = len(points)
     lengths = np.array([len(p[0]) for p in points], dtype=np.int64)
     steps = int(lengths.max()) if n else 0
@@ -203,14 +217,16 @@ def score_batch(bank: Bank, points: Sequence[tuple[np.ndarray, np.ndarray]], rul
         sev = S[i, :m].copy()
         fired = np.zeros(m, dtype=bool)
         rs = rules[i] if i < len(rules) else RuleSet()
+        ly = last_year[i] if i < len(last_year) else None
         if rs:
             for k in range(m):
-                if rs.check(datetime.fromtimestamp(float(T[i, k]), UTC), float(X[i, k])):
+                prev = float(ly[k]) if ly is not None and np.isfinite(ly[k]) else None
+                if rs.check(datetime.fromtimestamp(float(T[i, k]), UTC), float(X[i, k]), prev):
                     fired[k] = True
             sev = np.where(fired, np.maximum(sev, detectors.RULE_SCORE), sev)
         sustain = np.maximum(U[i, :m], sev)
         result.append(Scored(T[i, :m], X[i, :m], E[i, :m], H[i, :m], sev, ratios=R[i, :m], rule_fired=fired,
-                             sustain=sustain))
+                             sustain=sustain, last_year=None if ly is None else np.asarray(ly, dtype=float)))
     return result
 
 
@@ -223,7 +239,7 @@ def checks_at(s: Scored, k: int, rules: RuleSet) -> tuple[tuple[str, ...], list[
         half = s.half[k]
         if not names and np.isfinite(half) and abs(s.x[k] - s.expected[k]) > half:
             names = ["level_shift"] if s.x[k] != s.expected[k] else []
-    fired = rules.check(s.at(k), float(s.x[k])) if rules else []
+    fired = rules.check(s.at(k), float(s.x[k]), s.last_year_at(k)) if rules else []
     return tuple(names) + tuple(r.check for r in fired), fired
 
 

@@ -27,6 +27,8 @@ Method (details and parameters in docs/detection.md):
 3. Each feature is divided by its own recent maximum (a maximum that decays
    with a half-life, so old incidents are forgotten), floored so a quiet series
    does not turn noise into alarms: "how unusual is this for this series".
+   On daily and monthly series one episode can raise that maximum only to
+   ``env_growth`` times its value at the last calm point.
    The anomaly score is r^2/(1+r^2) for r the largest ratio, so 0.5 means
    "beyond anything seen lately".
 4. An HTM-style anomaly likelihood calibrates that raw score per series: the
@@ -108,6 +110,12 @@ class DetectorConfig:
     # trend is not read as drift.  Sub-daily series get no trend: on NAB it
     # chased every daily ramp and halved the score (docs/detection.md).
     trend_beta: float = 0.1
+    # On daily and monthly series one episode may raise a feature's remembered maximum
+    # to at most this multiple of its value at the last calm point (raw ratio < 1), so a
+    # gross error (a unit mix-up, x1,000) cannot hide every later incident for years.
+    # Sub-daily series are left unbounded: on NAB a cap of 3 cost the held-out half 19
+    # points (docs/detection.md).  0 switches the bound off.
+    env_growth: float = 3.0
 
 
 def default_warmup(kind: int) -> int:
@@ -166,6 +174,7 @@ def _state(n: int, cfg: DetectorConfig) -> dict[str, np.ndarray]:
         "pchg": np.full(n, 0.5),
         "run": f(n, dtype=np.int64),
         "env": np.tile(np.asarray(cfg.floors, dtype=float), (n, 1)),
+        "benv": np.tile(np.asarray(cfg.floors, dtype=float), (n, 1)),
         "halflife": np.full(n, -1, dtype=np.int64),
         "gdev": f(n),
         "last_r": np.full((n, 3), np.nan),
@@ -435,7 +444,14 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.n
     ld = raw_score - lm
     st["lm"], st["lv"], st["lcnt"] = lm + la * ld, (1.0 - la) * (lv + la * ld * ld), lcnt + 1
     decay = np.where(st["halflife"] > 0, 0.5 ** (1.0 / np.maximum(st["halflife"], 1)), 1.0)
-    st["env"] = np.maximum(feats, st["env"] * decay[:, None])
+    grown = feats
+    if cfg.env_growth > 0:
+        coarse_kind = (st["kind"] >= KIND_DAILY)[:, None]
+        grown = np.where(
+            coarse_kind, np.minimum(feats, cfg.env_growth * np.maximum(st["benv"], floors)), feats
+        )
+    st["env"] = np.maximum(grown, st["env"] * decay[:, None])
+    st["benv"] = np.where((raw < 1.0)[:, None], st["env"], st["benv"])
     st["zs"], st["zd"], st["vf"], st["vs"], st["run"] = zs, zd, vf, vs, run
     st["pchg"] = np.where(first, pchg, (1 - cfg.change_alpha) * pchg + cfg.change_alpha * changed)
     clip_dr = np.where(sdr_ok & settled, np.minimum(adr, cfg.huber * np.nan_to_num(sdr)), adr)
