@@ -15,6 +15,7 @@ from backend.config import Settings, get_settings
 from backend.db import make_engine, make_session_factory
 from backend.health import service as health_service
 from backend.health.router import router as health_router
+from backend.ingestion.router import router as ingestion_router
 from backend.migrate import head_revisions
 from backend.reporting.router import router as reporting_router
 
@@ -54,4 +55,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(build_api_router())
     app.include_router(alerts_router, prefix=API_PREFIX)
     app.include_router(reporting_router, prefix=API_PREFIX)
+    app.include_router(ingestion_router, prefix=API_PREFIX)  # source status for the reporting page
     return app

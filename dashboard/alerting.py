@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard import views
+from dashboard import format as fmt
 from dashboard.client import Alert
-from dashboard.i18n import name, t
 from dashboard.theme import LEVEL_RANK
 
 ACTIVE = ("open", "acknowledged", "escalated")
@@ -30,23 +29,14 @@ def level_counts(alerts: list[Alert]) -> dict[str, int]:
     return out
 
 
-def entity_name(a: Alert, r: views.Refs, lang: str, enterprises: dict[int, str] | None = None) -> str:
-    """A readable name for the alert's entity (district and park names from the registry,
-    enterprise names from `enterprises`)."""
-    named = a.entity_name_en if lang == "en" and a.entity_name_en else a.entity_name_zh
-    if named:
-        return named
-    if a.entity_kind == "enterprise" and enterprises and a.entity_id in enterprises:
-        return enterprises[a.entity_id]
-    if a.entity_kind == "district":
-        d = r.district_by_id(a.entity_id)
-        return name(d, lang) if d else str(a.entity_id)
-    if a.entity_kind == "park":
-        p = next((p for p in r.parks if p.id == a.entity_id), None)
-        return name(p, lang) if p else str(a.entity_id)
-    if a.entity_kind == "city":
-        return t("common.city", lang)
-    return f"#{a.entity_id}"
+def place_name(zh: str | None, en: str | None, lang: str) -> str:
+    """A name the API gave in both languages: English where asked for and known, else Chinese."""
+    return (en if lang == "en" and en else zh) or fmt.DASH
+
+
+def entity_name(a: Alert, lang: str) -> str:
+    """What the alert is about (乌海市, a district, a park or an enterprise), as the API names it."""
+    return place_name(a.entity_name_zh, a.entity_name_en, lang) if a.entity_name_zh else f"#{a.entity_id}"
 
 
 def action_body(action: str, text: str, to: str) -> dict[str, Any]:

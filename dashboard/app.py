@@ -80,6 +80,10 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     from dashboard.figures import warm_up
 
     warm_up()
+    # Dash sets itself up (registers its script paths, collects the callbacks) on the first
+    # request, and under threads a second request arriving meanwhile fails ("dash is not a
+    # registered library", plotly/dash#3971): make that first request here, before serving.
+    server.test_client().get("/healthz")
     return app
 
 

@@ -84,7 +84,8 @@ def layout(level: str, path: str, kwargs: dict[str, Any]) -> html.Div:
         mine = views.alerts_for_entity(alerts, level, entity.id, ind.code)
         flags = figures.flags_frame(views.alert_dicts(mine), gran, lang)
         fig = figures.trend_with_flags(views.series_frame(s), flags, title=title, unit=r.unit(ind.unit_code, lang),
-                                       lang=lang, dark=dark, draw_band=gran == ind.frequency)
+                                       lang=lang, dark=dark, draw_band=gran == ind.frequency,
+                                       height=260 if dark else 300)  # the wall: all of it on 1080 lines
         trends.append(html.Section(className="panel", children=[
             ui.graph(fig, gid={"type": ids.TREND_GRAPH, "indicator": ind.code, "level": level, "code": code})]))
 
@@ -98,7 +99,7 @@ def layout(level: str, path: str, kwargs: dict[str, Any]) -> html.Div:
         frame = views.grouped_frame(side, lang)
         side_panel = ui.graph(figures.side_by_side(frame, title=f"{t('area.side_by_side', lang)} · "
                                                    f"{name(focus_ind, lang) if focus_ind else focus}",
-                                                   unit=unit, lang=lang, dark=dark))
+                                                   unit=unit, lang=lang, dark=dark, height=280 if dark else 320))
         rank_panel = ui.graph(figures.ranking(latest_by_group(frame), title=f"{t('area.ranking', lang)} · "
                                               f"{name(focus_ind, lang) if focus_ind else focus} · "
                                               f"{t('kpi.latest_day', lang) if gran == 'day' else t(f'gran.{gran}', lang)}",
@@ -110,12 +111,15 @@ def layout(level: str, path: str, kwargs: dict[str, Any]) -> html.Div:
         tf = pd.DataFrame([{"name": (x.name_en if lang == "en" and x.name_en else x.name_zh), "value": x.change or 0.0,
                             "growth": x.change_pct, "id": x.enterprise_id} for x in top.items],
                           columns=["name", "value", "growth", "id"])
-        top_panel = html.Div([
-            ui.graph(figures.ranking(tf, title=t("area.top_falls", lang), value_label=unit, lang=lang, dark=dark,
-                                     largest_first=False)),
+        top_graph = ui.graph(figures.ranking(tf, title=t("area.top_falls", lang), value_label=unit, lang=lang,
+                                             dark=dark, largest_first=False, **({"height": 260} if dark else {})))
+        top_panel = top_graph if dark else html.Div([
+            top_graph,
             html.Div([dcc.Link(row["name"], href=f"/enterprise/{row['id']}" + ViewState(lang=lang).to_query(),
                                className="chip") for _, row in tf.iterrows()], className="chips"),
         ])
+    if dark:  # the wall: the falls fill the trend grid's free sixth place, so the page fits 1080 lines
+        trends.append(html.Section(top_panel, className="panel"))
 
     title = t("area.district_title" if level == "district" else "area.park_title", lang)
     body = html.Div([
@@ -124,7 +128,7 @@ def layout(level: str, path: str, kwargs: dict[str, Any]) -> html.Div:
         html.Div(trends, className="trends"),
         html.Div(className="row", children=[html.Section(side_panel, className="panel grow"),
                                             html.Section(rank_panel, className="panel")]),
-        html.Section(top_panel, className="panel"),
+        html.Section(top_panel, className="panel") if not dark else None,
     ])
     show = frozenset({"range", "gran", "industry", "indicator", "compare",
                       "district" if level == "district" else "park"})

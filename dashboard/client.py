@@ -251,8 +251,14 @@ class Alert(_M):
     indicator_code: str
     entity_kind: str  # city | district | park | enterprise
     entity_id: int
-    entity_name_zh: str | None = None
+    entity_name_zh: str | None = None  # 乌海市, the district, park or enterprise
     entity_name_en: str | None = None
+    district_name_zh: str | None = None
+    district_name_en: str | None = None
+    park_name_zh: str | None = None
+    park_name_en: str | None = None
+    enterprise_name_zh: str | None = None
+    enterprise_name_en: str | None = None
     district_id: int | None = None
     park_id: int | None = None
     enterprise_id: int | None = None
@@ -428,12 +434,15 @@ class ApiClient:
 
     # --- alerts ----------------------------------------------------------------------------
     def alerts(self, *, state: str | list[str] | None = None, level: str | list[str] | None = None,
-               district: str | None = None, park: str | None = None, indicator: str | None = None,
-               opened_from: datetime | None = None, limit: int = 200) -> Page[Alert]:
-        """`GET /alerts`: newest first; a district officer gets its own district only."""
-        return self._get("/alerts", Page[Alert], state=state, level=level,
-                         district=district, park=park, indicator=indicator, opened_from=_iso(opened_from),
-                         limit=limit)
+               district: str | None = None, park: str | None = None, enterprise: int | list[int] | None = None,
+               indicator: str | None = None, opened_from: datetime | None = None, top_level: bool = False,
+               sort: str | None = None, limit: int = 200, offset: int = 0) -> Page[Alert]:
+        """`GET /alerts`: newest first (or by `sort`), with the names of their entity, district,
+        park and enterprise; a district officer gets its own district only (an enterprise
+        outside it is a 404)."""
+        return self._get("/alerts", Page[Alert], state=state, level=level, district=district, park=park,
+                         enterprise=enterprise, indicator=indicator, opened_from=_iso(opened_from),
+                         top_level="true" if top_level else None, sort=sort, limit=limit, offset=offset)
 
     def alert(self, alert_id: int) -> AlertDetail:
         """`GET /alerts/{id}`: the alert with its timeline and chart points."""

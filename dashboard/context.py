@@ -50,6 +50,8 @@ class DashboardContext:
     http: httpx.Client
     refs: TtlCache = field(default_factory=TtlCache)
     users: TtlCache = field(default_factory=lambda: TtlCache(ttl_s=60.0))
+    # Figures that change at most monthly (the leading index), keyed by the user's scope.
+    monthly: TtlCache = field(default_factory=lambda: TtlCache(ttl_s=300.0))
 
 
 def current() -> DashboardContext:
@@ -71,6 +73,13 @@ def me() -> Me:
     """Who is logged in (cached a minute per token)."""
     tok = token() or ""
     return current().users.get("me:" + tok, lambda: api().me())
+
+
+def scope_key() -> str:
+    """What an answer of the API depends on besides the request: the user's role and district
+    (so a cached answer is only ever reused for a user the API would give the same answer)."""
+    user = me().user
+    return f"{user.role}:{user.district_id}:{user.enterprise_id}"
 
 
 def refs(name: str, compute: Callable[[ApiClient], T]) -> T:

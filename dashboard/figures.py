@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -85,17 +86,48 @@ def empty(message: str, dark: bool = False, height: int = 240, title: str | None
          "font": {"size": 14}}], xaxis={"visible": False}, yaxis={"visible": False}))
 
 
-def sparkline(df: pd.DataFrame, dark: bool = False, colour: str = SERIES[0], height: int = 56) -> go.Figure:
-    """A tiny line of `value` over `period`, no axes; the last point marked."""
-    data: list[dict[str, Any]] = []
+def sparkline(df: pd.DataFrame, colour: str = SERIES[0], width: int = 240, height: int = 56, *,
+              start: date | None = None, end: date | None = None) -> str:
+    """A tiny line of `value` over `period` (daily buckets, ISO dates; no axes, the last point
+    marked) as an SVG data URI for an <img>: five KPI cards would otherwise be five plotly
+    graphs, each costing the browser tens of milliseconds on every Overview load and refresh.
+    Points sit at their date within [start, end] (default: the frame's first and last day);
+    the line breaks where a day has no value (a missing value or a missing bucket), so a gap in
+    the data never reads as a straight trend."""
+    pts: list[tuple[date, float]] = []
     if not df.empty:
-        data.append({"type": "scatter", "x": _list(df["period"]), "y": _list(df["value"]), "mode": "lines",
-                     "line": {"color": colour, "width": 2}, "hovertemplate": "%{x}: %{y:,.4~g}<extra></extra>"})
-        last = df.dropna(subset=["value"]).tail(1)
-        data.append({"type": "scatter", "x": _list(last["period"]), "y": _list(last["value"]), "mode": "markers",
-                     "marker": {"color": colour, "size": 6}, "hoverinfo": "skip"})
-    return _figure(data, _layout(dark, height, margin={"l": 0, "r": 0, "t": 0, "b": 0},
-                                 xaxis={"visible": False}, yaxis={"visible": False}))
+        for p, v in zip(df["period"], df["value"], strict=False):
+            if v is not None and not pd.isna(v):
+                pts.append((date.fromisoformat(str(p)[:10]), float(v)))
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+             f'width="{width}" height="{height}" preserveAspectRatio="none">']
+    if pts:
+        first, last = start or pts[0][0], end or pts[-1][0]
+        days = max((last - first).days, 1)
+        lo, hi = min(v for _, v in pts), max(v for _, v in pts)
+        span = (hi - lo) or 1.0
+        pad = 4.0
+
+        def xy(d: date, v: float) -> tuple[float, float]:
+            return (pad + (d - first).days / days * (width - 2 * pad),
+                    height - pad - (v - lo) / span * (height - 2 * pad))
+
+        runs: list[list[str]] = []
+        prev: date | None = None
+        for d, v in pts:
+            if prev is None or (d - prev).days > 1:
+                runs.append([])
+            x, y = xy(d, v)
+            runs[-1].append(f"{x:.1f},{y:.1f}")
+            prev = d
+        for run in runs:
+            if len(run) > 1:
+                parts.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{colour}" stroke-width="2" '
+                             'stroke-linejoin="round" vector-effect="non-scaling-stroke"/>')
+        x, y = xy(*pts[-1])
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"/>')
+    parts.append("</svg>")
+    return "data:image/svg+xml;utf8," + quote("".join(parts))
 
 
 def trend_with_flags(series: pd.DataFrame, flags: pd.DataFrame, *, title: str, unit: str, lang: str = "zh",
@@ -169,6 +201,10 @@ def alert_episode(points: pd.DataFrame, *, title: str, unit: str, level: str, la
     lower, upper`."""
     if points.empty:
         return empty(t("common.no_data", lang), dark, height)
+    div, prefix = axis_scale(points["value"], lang)
+    unit = prefix + unit
+    points = points.assign(**{c: pd.to_numeric(points[c], errors="coerce") / div
+                              for c in ("value", "expected", "lower", "upper")})
     data: list[dict[str, Any]] = []
     band = points.dropna(subset=["lower", "upper"])
     if not band.empty:
@@ -190,7 +226,7 @@ def alert_episode(points: pd.DataFrame, *, title: str, unit: str, level: str, la
                      "marker": {"color": WARNING_COLOURS.get(level, "#888"), "size": 11,
                                 "symbol": WARNING_SYMBOLS.get(level, "circle")}})
     return _figure(data, _layout(dark, height, title, legend=True,
-                                 yaxis={"title": {"text": unit, "font": {"size": 11}}}))
+                                 yaxis={"title": {"text": unit, "font": {"size": 11}}}, xaxis=_date_axis(lang)))
 
 
 def side_by_side(df: pd.DataFrame, *, title: str, unit: str, lang: str = "zh", dark: bool = False,
@@ -281,7 +317,7 @@ def warm_up() -> None:
     """Build and serialise one small figure of each kind, so the first page a user opens does
     not pay plotly's one-time set-up (about 0.1 s). No data involved."""
     df = pd.DataFrame({"period": ["2025-01-01", "2025-01-02"], "value": [1.0, 2.0]})
-    for fig in (sparkline(df), ranking(df.assign(name=["a", "b"]), title="", value_label=""),
+    for fig in (ranking(df.assign(name=["a", "b"]), title="", value_label=""),
                 leading_index(pd.DataFrame({"period": ["2025-01"], "composite": [100.0], "diffusion": [50.0]}),
                               title="")):
         fig.to_plotly_json()

@@ -20,7 +20,8 @@ def _finite(v: float | None) -> bool:
 
 
 def number(value: float | None, lang: str = "zh", unit: str = "") -> str:
-    """`123456789` → `1.23亿` (zh) / `123.5M` (en); small values with at most two decimals."""
+    """`123456789` → `1.23亿` (zh) / `123.5M` (en); small values with at most two decimals. A unit
+    follows directly in Chinese (`5,180万千瓦时`) and after a space in English (`19.02M kWh`)."""
     if not _finite(value):
         return DASH
     assert value is not None
@@ -30,6 +31,8 @@ def number(value: float | None, lang: str = "zh", unit: str = "") -> str:
         steps = ((1e9, "B"), (1e6, "M"), (1e3, "k"))
     else:
         steps = ((1e8, "亿"), (1e4, "万"))
+    if unit and lang == "en":
+        unit = " " + unit
     for size, suffix in steps:
         if a >= size:
             scaled = value / size

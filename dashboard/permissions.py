@@ -1,30 +1,20 @@
-"""Which alert actions a role may take (what the page offers; the API enforces the same)."""
+"""Which alert actions to offer a user: the alert permissions the API reports in `GET /auth/me`
+(the same rule its alerts router enforces, so the page never offers what the API refuses),
+narrowed by what the alert's state admits."""
 
 from __future__ import annotations
 
 ACTIONS = ("acknowledge", "escalate", "resolve", "comment")
-# Permission names the API may report in /auth/me, per action.
-PERMISSION = {"acknowledge": "handle_alerts", "escalate": "handle_alerts", "resolve": "handle_alerts",
-              "comment": "comment_alerts"}
-ROLE_ACTIONS = {
-    "admin": frozenset(ACTIONS),
-    "leader": frozenset(ACTIONS),
-    "duty_officer": frozenset(ACTIONS),
-    "analyst": frozenset({"comment"}),
-    "enterprise_reporter": frozenset(),
-    "api_client": frozenset(),
-}
+# The permission (as listed by /auth/me) each action needs.
+PERMISSION = {"acknowledge": "alert.acknowledge", "escalate": "alert.escalate", "resolve": "alert.resolve",
+              "comment": "alert.comment"}
 
 
-def allowed_actions(role: str, permissions: list[str], state: str) -> frozenset[str]:
-    """The actions to enable for a user on an alert in `state`: by the role (or by explicit
-    permissions when the API reports alert permissions), and by what the state admits."""
-    if any(p in permissions for p in PERMISSION.values()):
-        by_role = frozenset(a for a in ACTIONS if PERMISSION[a] in permissions)
-    else:
-        by_role = ROLE_ACTIONS.get(role, frozenset())
+def allowed_actions(permissions: list[str], state: str) -> frozenset[str]:
+    """The actions to enable on an alert in `state` for a user holding `permissions` (pure)."""
+    held = frozenset(a for a in ACTIONS if PERMISSION[a] in permissions)
     if state in ("resolved", "false_alarm"):
-        return by_role & {"comment"}
+        return held & {"comment"}
     if state in ("acknowledged", "escalated"):
-        return by_role - {"acknowledge"}
-    return by_role
+        return held - {"acknowledge"}
+    return held

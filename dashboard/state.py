@@ -32,6 +32,8 @@ class ViewState:
     period: str = ""  # a bucket's start (ISO), for the drill-down
     alevel: str = ""  # alert desk: warning level filter
     astate: str = ""  # alert desk: state filter ("" = still active: open, acknowledged, escalated)
+    rstatus: str = ""  # reporting: completeness status filter ("" = every status)
+    pg: str = "1"  # the page of a long list (reporting), from 1
 
     @classmethod
     def from_query(cls, params: dict[str, Any]) -> ViewState:
@@ -80,6 +82,28 @@ class ViewState:
     @property
     def compare_codes(self) -> list[str]:
         return [c for c in self.compare.split(",") if c]
+
+
+@dataclass(frozen=True)
+class PageSlice:
+    page: int  # 1-based, clamped to [1, pages]
+    pages: int  # at least 1
+    start: int  # item offset of the page
+    stop: int
+    total: int
+
+
+def paginate(total: int, page: str | int, size: int) -> PageSlice:
+    """The slice of `total` items that page `page` of `size` shows (pure; a page out of range
+    or not a number shows the nearest existing page)."""
+    pages = max(1, -(-total // size))
+    try:
+        n = int(page)
+    except (TypeError, ValueError):
+        n = 1
+    n = min(max(n, 1), pages)
+    start = (n - 1) * size
+    return PageSlice(n, pages, start, min(start + size, total), total)
 
 
 def _is_date(v: str) -> bool:

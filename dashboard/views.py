@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -75,21 +74,6 @@ def warm(client: ApiClient) -> None:
     ctx = context.current()
     ctx.refs.get("refs", lambda: _load_refs(client))
     ctx.users.get("me:" + (client.token or ""), client.me)
-
-
-def enterprise_names(ids_: list[int], lang: str) -> dict[int, str]:
-    """Enterprise names for alerts (which carry ids only), fetched concurrently and cached."""
-    from dashboard.client import gather
-
-    client = context.api()
-    cache = context.current().refs
-    wanted = sorted(set(ids_))
-
-    def one(eid: int) -> Any:
-        return cache.get(f"enterprise:{eid}", lambda: client.enterprise(eid))
-
-    res = gather({str(i): partial(one, i) for i in wanted})
-    return {int(k): name(v, lang) for k, v in res.items() if not isinstance(v, Exception)}
 
 
 def options(r: Refs, lang: str) -> dict[str, list[tuple[str, str]]]:

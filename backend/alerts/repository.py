@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Select, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from backend.alerts.models import (
     Alert,
@@ -23,6 +23,7 @@ from backend.alerts.models import (
     SeriesState,
     Silence,
 )
+from backend.registry.models import District, Enterprise, Park
 
 ACTIVE_STATES = ("open", "acknowledged", "escalated")
 
@@ -274,6 +275,7 @@ class AlertFilter:
     states: Sequence[str] = ()
     district_id: int | None = None
     park_id: int | None = None
+    enterprise_ids: Sequence[int] = ()
     indicator_code: str | None = None
     opened_from: datetime | None = None
     opened_to: datetime | None = None
@@ -293,6 +295,8 @@ def _filtered(f: AlertFilter) -> Select[tuple[Alert]]:
         q = q.where(Alert.district_id == f.scope_district_id)
     if f.park_id is not None:
         q = q.where(Alert.park_id == f.park_id)
+    if f.enterprise_ids:
+        q = q.where(Alert.enterprise_id.in_(list(f.enterprise_ids)))
     if f.indicator_code:
         q = q.where(Alert.indicator_code == f.indicator_code)
     if f.opened_from is not None:
@@ -304,11 +308,57 @@ def _filtered(f: AlertFilter) -> Select[tuple[Alert]]:
     return q
 
 
+@dataclass(frozen=True)
+class AlertNames:
+    """The registry names of an alert's district, park and enterprise (None where it has none)."""
+
+    district_zh: str | None = None
+    district_en: str | None = None
+    park_zh: str | None = None
+    park_en: str | None = None
+    enterprise_zh: str | None = None
+    enterprise_en: str | None = None
+
+    def entity(self, entity_kind: str) -> tuple[str | None, str | None]:
+        """(Chinese, English) name of the alerted entity: the city, or its district, park or enterprise."""
+        if entity_kind == "city":
+            return CITY_NAME
+        if entity_kind == "district":
+            return self.district_zh, self.district_en
+        if entity_kind == "park":
+            return self.park_zh, self.park_en
+        if entity_kind == "enterprise":
+            return self.enterprise_zh, self.enterprise_en
+        return None, None
+
+
+CITY_NAME = ("乌海市", "Wuhai")
+
+
+def _with_names(q: Select[Any]) -> Select[Any]:
+    """Add the district, park and enterprise names to a query over `alert` (outer joins)."""
+    d, p, e = aliased(District), aliased(Park), aliased(Enterprise)
+    return (q.add_columns(d.name_zh, d.name_en, p.name_zh, p.name_en, e.name_zh, e.name_en)
+            .outerjoin(d, d.id == Alert.district_id).outerjoin(p, p.id == Alert.park_id)
+            .outerjoin(e, e.id == Alert.enterprise_id))
+
+
 def list_alerts(session: Session, f: AlertFilter, order: Sequence[Any], limit: int, offset: int
-                ) -> tuple[list[Alert], int]:
+                ) -> tuple[list[tuple[Alert, AlertNames]], int]:
+    """One page of alerts with their names (one query), and the total matching `f`."""
     q = _filtered(f)
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    return list(session.scalars(q.order_by(*order).limit(limit).offset(offset))), int(total)
+    rows = session.execute(_with_names(q).order_by(*order).limit(limit).offset(offset)).all()
+    return [(r[0], AlertNames(*r[1:])) for r in rows], int(total)
+
+
+def names_for(session: Session, alert_ids: Iterable[int]) -> dict[int, AlertNames]:
+    """The names of these alerts, in one query."""
+    ids = list(set(alert_ids))
+    if not ids:
+        return {}
+    rows = session.execute(_with_names(select(Alert.id)).where(Alert.id.in_(ids))).all()
+    return {r[0]: AlertNames(*r[1:]) for r in rows}
 
 
 def open_alerts_for_digest(session: Session) -> list[Alert]:

@@ -4,17 +4,18 @@ notification contacts. Mail is never sent here: handling writes the outbox, the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from backend.alerts import levels, service
+from backend.alerts import levels, permissions, service
 from backend.alerts import repository as repo
 from backend.alerts.models import Alert, Rule
+from backend.alerts.permissions import AlertPermission
 from backend.alerts.schemas import (
     AcknowledgeIn,
     AlertDetail,
@@ -41,7 +42,7 @@ from backend.alerts.schemas import (
 )
 from backend.api import problems
 from backend.api.deps import OriginDep, PrincipalDep, SessionDep
-from backend.api.pagination import IdPath, Page, PageDep, sort_clauses
+from backend.api.pagination import IdField, IdPath, Page, PageDep, sort_clauses
 from backend.api.problems import Forbidden, InvalidRequest, NotFound
 from backend.auth import scope
 from backend.auth import service as auth_service
@@ -50,46 +51,54 @@ from backend.notifications import repository as notifications_repo
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
-READERS = frozenset({Role.admin, Role.leader, Role.duty_officer, Role.analyst, Role.api_client})
-HANDLERS = frozenset({Role.admin, Role.leader, Role.duty_officer})
-COMMENTERS = HANDLERS | {Role.analyst}
-RULE_EDITORS = frozenset({Role.admin, Role.analyst, Role.leader})
-POLICY_EDITORS = frozenset({Role.admin, Role.leader})
-
 ALERT_SORT = {"id": Alert.id, "opened_at": Alert.opened_at, "level": Alert.level, "state": Alert.state,
               "due_at": Alert.due_at, "episode_started_at": Alert.episode_started_at}
 
 
-def roles(allowed: frozenset[Role], write: bool) -> Callable[[Principal], Principal]:
-    """A dependency admitting the given roles (and, for writes, API keys with the write scope)."""
+def requires(permission: AlertPermission) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    """A dependency admitting callers that hold `permission` (the same rule `GET /auth/me`
+    reports, from `backend.alerts.permissions`)."""
 
-    def _check(principal: PrincipalDep) -> Principal:
-        if principal.role not in allowed:
-            raise Forbidden(f"role {principal.role.value} may not do this; allowed: "
-                            f"{', '.join(sorted(r.value for r in allowed))}")
-        if write and "write" not in principal.scopes:
-            raise Forbidden("this API key has no write scope")
+    # async: a pure check, run on the event loop rather than in another thread.
+    async def _check(principal: PrincipalDep) -> Principal:
+        why = permissions.refusal(principal, permission)
+        if why is not None:
+            raise Forbidden(why)
         return principal
 
     return _check
 
 
-Viewer = Annotated[Principal, Depends(roles(READERS, write=False))]
-Handler = Annotated[Principal, Depends(roles(HANDLERS, write=True))]
-Commenter = Annotated[Principal, Depends(roles(COMMENTERS, write=True))]
-RuleEditor = Annotated[Principal, Depends(roles(RULE_EDITORS, write=True))]
-PolicyEditor = Annotated[Principal, Depends(roles(POLICY_EDITORS, write=True))]
-Admin = Annotated[Principal, Depends(roles(frozenset({Role.admin}), write=True))]
+Viewer = Annotated[Principal, Depends(requires(AlertPermission.read))]
+Acknowledger = Annotated[Principal, Depends(requires(AlertPermission.acknowledge))]
+Escalator = Annotated[Principal, Depends(requires(AlertPermission.escalate))]
+Resolver = Annotated[Principal, Depends(requires(AlertPermission.resolve))]
+Closer = Annotated[Principal, Depends(requires(AlertPermission.close))]
+Assigner = Annotated[Principal, Depends(requires(AlertPermission.assign))]
+Silencer = Annotated[Principal, Depends(requires(AlertPermission.silence))]
+Commenter = Annotated[Principal, Depends(requires(AlertPermission.comment))]
+RuleEditor = Annotated[Principal, Depends(requires(AlertPermission.manage_rules))]
+PolicyEditor = Annotated[Principal, Depends(requires(AlertPermission.manage_policies))]
+Admin = Annotated[Principal, Depends(requires(AlertPermission.manage_contacts))]
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _out(a: Alert, now: datetime) -> AlertOut:
+def _out(a: Alert, now: datetime, names: repo.AlertNames | None = None) -> AlertOut:
     out = AlertOut.model_validate(a)
     out.overdue = a.state in ("open", "acknowledged", "escalated") and a.due_at is not None and now > a.due_at
+    n = names or repo.AlertNames()
+    out.entity_name_zh, out.entity_name_en = n.entity(a.entity_kind)
+    out.district_name_zh, out.district_name_en = n.district_zh, n.district_en
+    out.park_name_zh, out.park_name_en = n.park_zh, n.park_en
+    out.enterprise_name_zh, out.enterprise_name_en = n.enterprise_zh, n.enterprise_en
     return out
+
+
+def _named(session: Session, a: Alert, now: datetime) -> AlertOut:
+    return _out(a, now, repo.names_for(session, [a.id]).get(a.id))
 
 
 def _visible(session: Session, principal: Principal, alert_id: int) -> Alert:
@@ -115,7 +124,7 @@ def list_silences(_: Viewer, session: SessionDep,
 
 @router.post("/silences", response_model=SilenceOut, status_code=201, summary="Create a silence",
              responses=problems.responses(401, 403, 422))
-def create_silence(body: SilenceIn, principal: Handler, session: SessionDep, origin: OriginDep) -> SilenceOut:
+def create_silence(body: SilenceIn, principal: Silencer, session: SessionDep, origin: OriginDep) -> SilenceOut:
     """Silence alerts matching every field given, from `starts_at` to `ends_at`, with a reason.
     A silence keeps alerts (and their timeline) but sends no mail; a maintenance window raises none."""
     if principal.district_id is not None and body.district_id != principal.district_id:
@@ -131,7 +140,7 @@ def create_silence(body: SilenceIn, principal: Handler, session: SessionDep, ori
 
 @router.delete("/silences/{silence_id}", response_model=SilenceOut, summary="Cancel a silence",
                responses=problems.responses(401, 403, 404))
-def cancel_silence(silence_id: IdPath, principal: Handler, session: SessionDep, origin: OriginDep) -> SilenceOut:
+def cancel_silence(silence_id: IdPath, principal: Silencer, session: SessionDep, origin: OriginDep) -> SilenceOut:
     """End a silence or maintenance window now (it stays on record as cancelled)."""
     s = service.cancel_silence(session, silence_id, _now())
     auth_service.audit(session, principal, "alert_silence.cancel", "alert_silence", s.id, origin=origin)
@@ -248,6 +257,9 @@ def list_alerts(principal: Viewer, session: SessionDep, page: PageDep,
                 state: Annotated[list[StateName] | None, Query(description="Any of these states.")] = None,
                 district: Annotated[str | None, Query(description="District code, e.g. 150304.")] = None,
                 park: Annotated[str | None, Query(description="Park code.")] = None,
+                enterprise: Annotated[list[IdField] | None, Query(
+                    description="Enterprise id (as in `GET /enterprises` and `GET /series`); repeat for any of "
+                                "several. Outside your scope: 404.")] = None,
                 indicator: Annotated[str | None, Query(description="Indicator code.")] = None,
                 opened_from: Annotated[datetime | None, Query(description="Opened at or after.")] = None,
                 opened_to: Annotated[datetime | None, Query(description="Opened before.")] = None,
@@ -257,15 +269,16 @@ def list_alerts(principal: Viewer, session: SessionDep, page: PageDep,
     """Alerts, newest first by default; a district officer sees their district only."""
     district_id = scope.district_by_code(session, principal, district).id if district else None
     park_id = scope.park_by_code(session, principal, park).id if park else None
+    enterprise_ids = [scope.enterprise(session, principal, e).id for e in enterprise or ()]
     if opened_from and opened_to and opened_to <= opened_from:
         raise InvalidRequest("opened_to must be after opened_from")
     f = repo.AlertFilter(levels=level or (), states=state or (), district_id=district_id, park_id=park_id,
-                         indicator_code=indicator, opened_from=opened_from, opened_to=opened_to,
+                         enterprise_ids=enterprise_ids, indicator_code=indicator, opened_from=opened_from, opened_to=opened_to,
                          top_level_only=top_level, scope_district_id=principal.district_id)
     rows, total = repo.list_alerts(session, f, sort_clauses(sort, ALERT_SORT, "-opened_at,-id"), page.limit,
                                    page.offset)
     now = _now()
-    return Page[AlertOut](items=[_out(a, now) for a in rows], total=total, limit=page.limit, offset=page.offset)
+    return Page[AlertOut](items=[_out(a, now, names) for a, names in rows], total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/{alert_id}", response_model=AlertDetail, summary="An alert with its timeline",
@@ -275,57 +288,59 @@ def get_alert(alert_id: IdPath, principal: Viewer, session: SessionDep) -> Alert
     notifications written for it and the points of its chart (value, expected, band)."""
     a = _visible(session, principal, alert_id)
     now = _now()
-    base = _out(a, now)
+    members = repo.members(session, a.id)
+    names = repo.names_for(session, [a.id, *(m.id for m in members)])
+    base = _out(a, now, names.get(a.id))
     return AlertDetail(
         **base.model_dump(),
         timeline=[EventOut.model_validate(e) for e in repo.events(session, a.id)],
-        members=[_out(m, now) for m in repo.members(session, a.id)],
+        members=[_out(m, now, names.get(m.id)) for m in members],
         notifications=[NotificationOut.model_validate(n) for n in notifications_repo.for_alert(session, a.id)],
         points=[PointOut.model_validate(p) for p in repo.points(session, a.id)])
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertOut, summary="Acknowledge",
              responses=problems.responses(401, 403, 404, 409))
-def acknowledge(alert_id: IdPath, body: AcknowledgeIn, principal: Handler, session: SessionDep,
+def acknowledge(alert_id: IdPath, body: AcknowledgeIn, principal: Acknowledger, session: SessionDep,
                 origin: OriginDep) -> AlertOut:
     """Take the alert: records who and when (an escalated alert stays escalated)."""
     _visible(session, principal, alert_id)
     a = service.acknowledge(session, alert_id, _actor(principal), _now(), body.note)
     auth_service.audit(session, principal, "alert.acknowledge", "alert", alert_id, origin=origin)
-    return _out(a, _now())
+    return _named(session, a, _now())
 
 
 @router.post("/{alert_id}/escalate", response_model=AlertOut, summary="Escalate",
              responses=problems.responses(401, 403, 404, 409, 422))
-def escalate_alert(alert_id: IdPath, body: EscalateIn, principal: Handler, session: SessionDep,
+def escalate_alert(alert_id: IdPath, body: EscalateIn, principal: Escalator, session: SessionDep,
                    origin: OriginDep) -> AlertOut:
     """Escalate to the given positions with a reason; they are e-mailed by the worker."""
     _visible(session, principal, alert_id)
     a = service.escalate(session, alert_id, _actor(principal), _now(), list(body.targets), body.reason)
     auth_service.audit(session, principal, "alert.escalate", "alert", alert_id, body.model_dump(mode="json"), origin)
-    return _out(a, _now())
+    return _named(session, a, _now())
 
 
 @router.post("/{alert_id}/resolve", response_model=AlertOut, summary="Resolve with countermeasures",
              responses=problems.responses(401, 403, 404, 409, 422))
-def resolve_alert(alert_id: IdPath, body: ResolveIn, principal: Handler, session: SessionDep,
+def resolve_alert(alert_id: IdPath, body: ResolveIn, principal: Resolver, session: SessionDep,
                   origin: OriginDep) -> AlertOut:
     """Close the alert with the countermeasures taken (对策建议); everyone told about it is told it is closed."""
     _visible(session, principal, alert_id)
     a = service.resolve(session, alert_id, _actor(principal), _now(), body.countermeasures)
     auth_service.audit(session, principal, "alert.resolve", "alert", alert_id, body.model_dump(mode="json"), origin)
-    return _out(a, _now())
+    return _named(session, a, _now())
 
 
 @router.post("/{alert_id}/close", response_model=AlertOut, summary="Close as a false alarm",
              responses=problems.responses(401, 403, 404, 409, 422))
-def close_alert(alert_id: IdPath, body: CloseIn, principal: Handler, session: SessionDep,
+def close_alert(alert_id: IdPath, body: CloseIn, principal: Closer, session: SessionDep,
                 origin: OriginDep) -> AlertOut:
     _visible(session, principal, alert_id)
     a = service.close_false_alarm(session, alert_id, _actor(principal), _now(), body.reason)
     auth_service.audit(session, principal, "alert.false_alarm", "alert", alert_id, body.model_dump(mode="json"),
                        origin)
-    return _out(a, _now())
+    return _named(session, a, _now())
 
 
 @router.post("/{alert_id}/comments", response_model=EventOut, status_code=201, summary="Comment",
@@ -340,12 +355,12 @@ def comment_alert(alert_id: IdPath, body: CommentIn, principal: Commenter, sessi
 
 @router.post("/{alert_id}/assign", response_model=AlertOut, summary="Assign to a department",
              responses=problems.responses(401, 403, 404, 409, 422))
-def assign_alert(alert_id: IdPath, body: AssignIn, principal: Handler, session: SessionDep,
+def assign_alert(alert_id: IdPath, body: AssignIn, principal: Assigner, session: SessionDep,
                  origin: OriginDep) -> AlertOut:
     _visible(session, principal, alert_id)
     a = service.assign(session, alert_id, _actor(principal), _now(), body.department, body.assignee_user_id)
     auth_service.audit(session, principal, "alert.assign", "alert", alert_id, body.model_dump(mode="json"), origin)
-    return _out(a, _now())
+    return _named(session, a, _now())
 
 
 @router.get("/{alert_id}/chart.png", summary="The alert's chart", response_class=Response,

@@ -30,6 +30,15 @@ class AlertOut(BaseModel):
     district_id: int | None
     park_id: int | None
     enterprise_id: int | None
+    entity_name_zh: str | None = Field(default=None, description="The alerted place or enterprise: 乌海市, a "
+                                       "district, a park or an enterprise.")
+    entity_name_en: str | None = Field(default=None, description="Its English name, where the registry has one.")
+    district_name_zh: str | None = None
+    district_name_en: str | None = None
+    park_name_zh: str | None = None
+    park_name_en: str | None = None
+    enterprise_name_zh: str | None = None
+    enterprise_name_en: str | None = None
     episode_started_at: datetime
     opened_at: datetime
     level_since: datetime
@@ -167,9 +176,11 @@ class SilenceOut(BaseModel):
 class RuleIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     indicator_code: str
-    kind: Literal["threshold", "target", "importance"]
+    kind: Literal["threshold", "yoy", "target", "importance"]
     params: dict[str, Any] = Field(default_factory=dict, examples=[{"lower": 100.0}],
-                                   description="threshold: lower/upper; target: target, tolerance_pct, two_sided.")
+                                   description="threshold: lower/upper; yoy (同比, % against the same period a "
+                                               "year earlier): min_pct/max_pct; target: target, tolerance_pct, "
+                                               "two_sided.")
     entity_kind: Literal["city", "district", "park", "enterprise"] | None = None
     entity_id: int | None = None
     importance: float | None = Field(default=None, ge=0.1, le=5)

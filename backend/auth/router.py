@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from backend.alerts import permissions as alert_permissions
 from backend.api import problems
 from backend.api.deps import (
     SESSION_COOKIE,
@@ -82,6 +83,8 @@ def me(principal: PrincipalDep, session: SessionDep) -> MeOut:
     if user is None:
         raise Unauthorized()
     perms = [p.value for p in ROLE_PERMISSIONS[principal.role] if has_permission(principal, p)]
+    # Alert permissions from the very rule the alerts router checks (backend.alerts.permissions).
+    perms += alert_permissions.granted(principal)
     return MeOut(user=UserOut.model_validate(user), api_key_id=principal.api_key_id,
                  scopes=sorted(principal.scopes), permissions=sorted(perms))
 

@@ -41,7 +41,11 @@ class MeOut(BaseModel):
     user: UserOut
     api_key_id: int | None = Field(description="Set when the call was authenticated by an API key.")
     scopes: list[str]
-    permissions: list[str]
+    permissions: list[str] = Field(description="What the caller may do: the general permissions (read, "
+                                               "write_targets, manage_users ...) and the alert permissions "
+                                               "(alert.read, alert.acknowledge, alert.escalate, alert.resolve, "
+                                               "alert.close, alert.assign, alert.comment, alert.silence, "
+                                               "alert.manage_rules ...), exactly as the API checks them.")
 
 
 class UserCreate(BaseModel):

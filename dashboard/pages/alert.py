@@ -40,9 +40,8 @@ def layout(alert_id: str = "", **kwargs: Any) -> html.Div:
         return ui.shell(state, "alerts", f"/alerts/{alert_id}", body)
     ind = r.indicator(a.indicator_code)
     unit = r.unit(ind.unit_code, lang) if ind else ""
-    names = views.enterprise_names([a.entity_id] if a.entity_kind == "enterprise" else [], lang)
-    who = entity_name(a, r, lang, names)
-    allowed = allowed_actions(me.user.role, me.permissions, a.state)
+    who = entity_name(a, lang)
+    allowed = allowed_actions(me.permissions, a.state)
     pts = pd.DataFrame([p.model_dump() for p in a.points], columns=["time", "value", "expected", "lower", "upper"])
     info = html.Dl(className="kv", children=[
         html.Dt(t("alerts.level", lang)), html.Dd(ui.level_badge(a.level, lang)),
@@ -124,7 +123,8 @@ def timeline(a: AlertDetail, lang: str) -> html.Ul:
             what = t("alerts.comment", lang)
         items.append(html.Li(className=f"event event-{e.kind}", children=[
             html.Span(fmt.local_time(e.at, with_seconds=True), className="when"),
-            html.B(what), html.Span(f" · {e.actor}" if e.actor else ""),
+            html.B(what), html.Span(f" · {t('common.system', lang) if e.actor == 'system' else e.actor}"
+                                    if e.actor else ""),
             html.Div(e.text) if e.text else None]))
     return html.Ul(items, className="timeline")
 
@@ -154,6 +154,6 @@ def _act(clicks: list[int], text: str | None, to: str | None, store: dict[str, A
         msg = t("alerts.forbidden", lang) if exc.status == 403 else f"{t('common.error', lang)}{exc.detail}"
         return dash.no_update, msg, keep, dash.no_update
     me = context.me()
-    allowed = allowed_actions(me.user.role, me.permissions, a.state)
+    allowed = allowed_actions(me.permissions, a.state)
     return timeline(a, lang), t("alerts.done", lang), [act not in allowed for act in ACTIONS], \
         t(f"state.{a.state}", lang)

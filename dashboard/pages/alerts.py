@@ -12,7 +12,7 @@ from dash import Input, Output, State, dcc, html
 from dashboard import components as ui
 from dashboard import context, ids, views
 from dashboard import format as fmt
-from dashboard.alerting import ACTIVE, STATES, entity_name, filter_alerts, level_counts
+from dashboard.alerting import ACTIVE, STATES, entity_name, filter_alerts, level_counts, place_name
 from dashboard.client import Alert, ApiError
 from dashboard.i18n import name, t
 from dashboard.state import ViewState
@@ -68,13 +68,11 @@ def layout(**kwargs: Any) -> html.Div:
 
 def alert_table(alerts: list[Alert], r: views.Refs, lang: str) -> html.Table:
     q = ViewState(lang=lang).to_query()
-    names = views.enterprise_names([a.entity_id for a in alerts if a.entity_kind == "enterprise"], lang)
     rows = []
     for a in alerts:
         ind = r.indicator(a.indicator_code)
-        d = r.district_by_id(a.district_id)
-        rows.append([ui.level_badge(a.level, lang), dcc.Link(entity_name(a, r, lang, names), href=f"/alerts/{a.id}{q}"),
-                     name(d, lang) if d else fmt.DASH, name(ind, lang) if ind else a.indicator_code,
+        rows.append([ui.level_badge(a.level, lang), dcc.Link(entity_name(a, lang), href=f"/alerts/{a.id}{q}"),
+                     place_name(a.district_name_zh, a.district_name_en, lang), name(ind, lang) if ind else a.indicator_code,
                      t(f"state.{a.state}", lang), fmt.local_time(a.opened_at),
                      (a.explanation_en if lang == "en" and a.explanation_en else a.explanation_zh) or ""])
     return ui.table([t("alerts.level", lang), t("alerts.entity", lang), t("common.district", lang),

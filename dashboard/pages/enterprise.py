@@ -44,16 +44,11 @@ def layout(enterprise_id: str = "", **kwargs: Any) -> html.Div:
     for k in range(1, COMPLETENESS_MONTHS + 1):
         m = views.month_start(today, k)
         calls[f"c:{k}"] = lambda m=m: api.completeness(m)
+    calls["alerts"] = lambda: api.alerts(enterprise=eid, limit=500).items
     res = gather(calls)
     ent = res["ent"]
     if isinstance(ent, Exception):
         return ui.shell(state, "district", f"/enterprise/{eid}", ui.problem(ent, lang), user=user.display_name)
-    # The alerts API has no enterprise filter: take the enterprise's district and keep its own.
-    try:
-        res["alerts"] = [a for a in api.alerts(district=ent.district_code, limit=1000).items
-                         if a.enterprise_id == eid]
-    except ApiError as exc:
-        res["alerts"] = exc
 
     district = r.district(ent.district_code)
     park = r.park(ent.park_code) if ent.park_code else None

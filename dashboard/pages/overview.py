@@ -4,7 +4,7 @@ without touching the controls, so the user's selections stay."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import dash
@@ -64,18 +64,26 @@ def body_for(state: ViewState) -> list[Any]:
     for _fam, ind in r.headline():
         code = ind.code
         # The latest *complete* day: today's partial day against a whole one would read as a collapse.
+        # Only what the cards show (同比, 环比): the API then skips 累计 and shares.
         calls["d:" + code] = lambda c=code: api.series(c, bucket="day", start=last_full_day - timedelta(days=29),
-                                                       end=last_full_day, district=district or None)
+                                                       end=last_full_day, district=district or None,
+                                                       figures="yoy,pop")
         calls["m:" + code] = lambda c=code: api.series(c, bucket="month", start=views.month_start(today, 13),
-                                                       end=today, district=district or None)
-    calls["li"] = lambda: api.leading_index(district=district or None, start=views.month_start(today, 12), end=today)
+                                                       end=today, district=district or None, figures="yoy,pop")
+    # The leading index moves with monthly data but costs the API ~0.2 s to compute: kept 5 minutes
+    # per scope and selection, so most 60-second refreshes reuse it.
+    li_start = views.month_start(today, 12)
+    li_key = f"li:{context.scope_key()}:{district}:{li_start}:{today}"
+    monthly = context.current().monthly
+    calls["li"] = lambda: monthly.get(li_key, lambda: api.leading_index(district=district or None, start=li_start,
+                                                                         end=today))
     calls["alerts"] = lambda: api.alerts(limit=500, district=district or None)
     res = gather(calls)
 
     cards = []
     for i, (fam, ind) in enumerate(r.headline()):
         cards.append(_kpi_card(fam, ind, res["d:" + ind.code], res["m:" + ind.code], r, lang, dark,
-                               SERIES[i % len(SERIES)], district))
+                               SERIES[i % len(SERIES)], district, (last_full_day - timedelta(days=29), last_full_day)))
 
     li = res["li"]
     if isinstance(li, Exception):
@@ -112,7 +120,7 @@ def body_for(state: ViewState) -> list[Any]:
 
 
 def _kpi_card(fam: str, ind: Any, daily: Any, monthly: Any, r: views.Refs, lang: str, dark: bool, colour: str,
-              district: str) -> html.Div:
+              district: str, window: tuple[date, date]) -> html.Div:
     unit = r.unit(ind.unit_code, lang)
     head = html.Div(className="kpi-head", children=[html.Span(t(f"family.{fam}", lang), className="kpi-family"),
                                                     html.Span(name(ind, lang), className="kpi-name")])
@@ -139,7 +147,8 @@ def _kpi_card(fam: str, ind: Any, daily: Any, monthly: Any, r: views.Refs, lang:
         dcc.Link(head, href=link, className="kpi-link"),
         html.Div(className="kpi-figures", children=[figure_block(t("kpi.latest_day", lang), d_last),
                                                     figure_block(t("kpi.latest_month", lang), m_last)]),
-        ui.graph(figures.sparkline(dframe, dark=dark, colour=colour), cls="spark", modebar=False),
+        html.Img(src=figures.sparkline(dframe, colour=colour, start=window[0], end=window[1]), className="spark",
+                 alt=f"{t('kpi.trend', lang)}: {name(ind, lang)}"),
     ])
 
 
@@ -168,10 +177,9 @@ def _latest(alerts: list[Alert], r: views.Refs, lang: str, state: ViewState) -> 
     if not alerts:
         return html.Div(t("alerts.none", lang), className="note")
     rows = []
-    names = views.enterprise_names([a.entity_id for a in alerts if a.entity_kind == "enterprise"], lang)
     for a in alerts:
         ind = r.indicator(a.indicator_code)
-        entity = entity_name(a, r, lang, names)
+        entity = entity_name(a, lang)
         title = (a.explanation_en if lang == "en" and a.explanation_en else a.explanation_zh) or ""
         rows.append([ui.level_badge(a.level, lang), entity, name(ind, lang) if ind else a.indicator_code,
                      t(f"state.{a.state}", lang), fmt.local_time(a.opened_at), title,

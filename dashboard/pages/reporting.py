@@ -12,13 +12,15 @@ from dash import Input, Output, State, dcc, html
 from dashboard import components as ui
 from dashboard import context, figures, ids, views
 from dashboard import format as fmt
-from dashboard.client import ApiError, Completeness, gather
+from dashboard.client import ApiError, Completeness, CompletenessRow, gather
+from dashboard.completeness import STATUS_ORDER, ordered
 from dashboard.i18n import t
-from dashboard.state import ViewState
+from dashboard.state import PageSlice, ViewState, paginate
 
 dash.register_page(__name__, path="/reporting", title="报送情况 · 运监", name="reporting")
 
-STATUS_ORDER = {"missing": 0, "late": 1, "pending": 2, "reported": 3}
+SOURCE_STATES = ("ok", "late", "failing", "never")
+PAGE_SIZE = 50  # enterprises per page of the completeness list
 
 
 def layout(**kwargs: Any) -> html.Div:
@@ -43,17 +45,22 @@ def layout(**kwargs: Any) -> html.Div:
                 html.Span(f"{t('report.due', lang)} {c.due} · {fmt.local_time(c.due_at)}", className="updated")]),
             ui.graph(figures.completeness({"reported": c.reported, "late": c.late, "missing": c.missing},
                                           title="", lang=lang, dark=state.big), modebar=False),
-            completeness_table(c, lang, {i.code: i.name_en if lang == "en" else i.name_zh
-                                         for i in views.refs().indicators}),
+            status_filter(c, state),
+            *completeness_page(c, state, {i.code: i.name_en if lang == "en" else i.name_zh
+                                          for i in views.refs().indicators}),
         ])
     s = res["s"]
     if isinstance(s, Exception):
         src: Any = ui.problem(s, lang, "GET /api/v1/ingest/sources")
+    elif not s:
+        src = html.Div(t("report.no_sources", lang), className="note")
     else:
         src = ui.table(
             [t("report.source", lang), t("report.status", lang), t("report.last_success", lang), t("report.lag", lang),
              t("report.errors", lang)],
-            [[x.title_en if lang == "en" else x.title_zh, html.Span(x.state, className=f"status-{x.state}"),
+            [[x.title_en if lang == "en" else x.title_zh,
+              html.Span(t(f"source.{x.state}", lang) if x.state in SOURCE_STATES else x.state,
+                        className=f"status-{x.state}"),
               fmt.local_time(x.last_success_at), fmt.duration(x.lag_s, lang),
               html.Span(f"{fmt.local_time(x.last_error_at)} {x.last_error}" if x.last_error else fmt.DASH)]
              for x in s])
@@ -78,29 +85,74 @@ def _valid(period: str) -> bool:
     return True
 
 
-def completeness_table(c: Completeness, lang: str, indicator_names: dict[str, str] | None = None) -> html.Table:
-    """Enterprises not yet complete first (未报, then 迟报, 待报), then 已报; with how late."""
-    rows = []
+def status_filter(c: Completeness, state: ViewState) -> html.Div:
+    """全部 / 未报 / 迟报 / 待报 / 已报 with their counts; each a link that filters the list."""
+    lang = state.lang
+    counts = {"": len(c.enterprises), "missing": c.missing, "late": c.late, "pending": c.pending,
+              "reported": c.reported}
+    chips = []
+    for key, n in counts.items():
+        label = t(f"report.{key or 'all'}", lang)
+        cls = f"chip status-chip{' active' if state.rstatus == key else ''}"
+        chips.append(dcc.Link(f"{label} {n}", href="/reporting" + state.to_query(rstatus=key, pg="1"), className=cls))
+    return html.Div(chips, className="chips status-chips")
+
+
+def completeness_page(c: Completeness, state: ViewState, indicator_names: dict[str, str] | None = None
+                      ) -> list[Any]:
+    """One page of the completeness list (PAGE_SIZE enterprises), with the pager."""
+    rows = ordered(c, state.rstatus)
+    sl = paginate(len(rows), state.pg, PAGE_SIZE)
+    return [html.Div(completeness_table(rows[sl.start:sl.stop], c, state.lang, indicator_names),
+                     className="completeness"), pager(sl, state)]
+
+
+def pager(sl: PageSlice, state: ViewState) -> html.Div:
+    """上一页 · 第 n / m 页 · 下一页, and which enterprises are shown; links keep the rest of the URL."""
+    lang = state.lang
+
+    def link(key: str, page: int, enabled: bool) -> Any:
+        if not enabled:
+            return html.Span(t(key, lang), className="pager-link disabled")
+        return dcc.Link(t(key, lang), href="/reporting" + state.to_query(pg=str(page)), className="pager-link")
+
+    shown = t("report.shown", lang).format(start=sl.start + 1 if sl.total else 0, stop=sl.stop, total=sl.total)
+    return html.Div(className="pager", children=[
+        link("page.prev", sl.page - 1, sl.page > 1),
+        html.Span(t("page.of", lang).format(page=sl.page, pages=sl.pages), className="pager-page"),
+        link("page.next", sl.page + 1, sl.page < sl.pages),
+        html.Span(shown, className="pager-shown"),
+    ])
+
+
+def completeness_table(rows: list[CompletenessRow], c: Completeness, lang: str,
+                       indicator_names: dict[str, str] | None = None) -> html.Table:
+    """The given enterprises with status, completion time, days late and missing indicators."""
+    out = []
     q = ViewState(lang=lang).to_query()
-    for e in sorted(c.enterprises, key=lambda e: (STATUS_ORDER.get(e.status, 9), e.name_zh)):
+    for e in rows:
         if e.completed_at is not None and e.completed_at > c.due_at:
             late: float | None = (e.completed_at - c.due_at) / timedelta(days=1)
         elif e.status == "missing":
             late = (fmt.now_local() - c.due_at) / timedelta(days=1)
         else:
             late = None
-        status = t(f"report.{e.status}", lang) if e.status != "pending" else (e.status_zh or e.status)
-        rows.append([dcc.Link(e.name_zh, href=f"/enterprise/{e.enterprise_id}{q}"),
-                     html.Span(status, className=f"status-{'late-report' if e.status == 'late' else e.status}"),
-                     fmt.local_time(e.completed_at), f"{late:.1f}" if late is not None else fmt.DASH,
-                     "、".join((indicator_names or {}).get(m, m) for m in e.missing)])
+        status = t(f"report.{e.status}", lang) if e.status in STATUS_ORDER else (e.status_zh or e.status)
+        out.append([dcc.Link(e.name_zh, href=f"/enterprise/{e.enterprise_id}{q}"),
+                    html.Span(status, className=f"status-{'late-report' if e.status == 'late' else e.status}"),
+                    fmt.local_time(e.completed_at), f"{late:.1f}" if late is not None else fmt.DASH,
+                    ("、" if lang != "en" else ", ").join((indicator_names or {}).get(m, m) for m in e.missing)])
     return ui.table([t("report.enterprise", lang), t("report.status", lang), t("report.submitted", lang),
-                     t("report.days_late", lang), "缺报指标" if lang != "en" else "Missing"], rows)
+                     t("report.days_late", lang), t("report.missing_indicators", lang)], out)
 
 
 @dash.callback(Output(ids.URL, "href", allow_duplicate=True), Input(ids.REPORT_MONTH, "value"),
                State(ids.URL, "search"), prevent_initial_call=True)
 def _month(month: str | None, search: str | None) -> Any:
     state = ViewState.from_search(search)
-    new = state.with_(period=month or "")
-    return dash.no_update if new == state else "/reporting" + new.to_query()
+    # Dash also calls this when the page renders; the month shown then is the one in the URL (or
+    # last month when none): only another month changes the URL, and goes back to page 1.
+    shown = state.period[:7] if _valid(state.period) else views.month_start(fmt.now_local().date(), 1).strftime("%Y-%m")
+    if not month or month == shown:
+        return dash.no_update
+    return "/reporting" + state.with_(period=month, pg="1").to_query()

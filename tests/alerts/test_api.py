@@ -97,6 +97,11 @@ def test_silences_rules_and_policies_are_role_checked(client: TestClient, db_ses
     rid = r.json()["id"]
     assert client.put(f"/api/v1/alerts/rules/{rid}", json={**rule, "params": {}}, headers=analyst).status_code == 422
     assert client.delete(f"/api/v1/alerts/rules/{rid}", headers=analyst).status_code == 204
+    yoy = {"name": "产值同比下滑", "indicator_code": "econ.value_added", "kind": "yoy", "params": {"min_pct": -20}}
+    r = client.post("/api/v1/alerts/rules", json=yoy, headers=analyst)
+    assert r.status_code == 201 and r.json()["kind"] == "yoy"
+    assert client.put(f"/api/v1/alerts/rules/{r.json()['id']}", json={**yoy, "params": {}},
+                      headers=analyst).status_code == 422
     policy = {"resolve_within_hours": 8, "steps": [
         {"after_minutes": 0, "condition": "always", "targets": ["duty_officer"]},
         {"after_minutes": 15, "condition": "unacknowledged", "targets": ["section_chief"], "escalate": True}]}

@@ -58,3 +58,11 @@ def shot(driver: Any, out: Path, name: str, full: bool = True) -> Path:
         time.sleep(0.4)
     driver.save_screenshot(str(path))
     return path
+
+
+def viewport(driver: Any, width: int, height: int) -> None:
+    """Size the window so that the page itself (the viewport) is width x height, as on a wall
+    screen in kiosk mode (the window's own frame is not part of the screen)."""
+    driver.set_window_size(width, height)
+    iw, ih = driver.execute_script("return [window.innerWidth, window.innerHeight]")
+    driver.set_window_size(width + (width - int(iw)), height + (height - int(ih)))

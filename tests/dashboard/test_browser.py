@@ -13,7 +13,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.dashboard.browser import console_errors, login, settle, shot, wait_css, wait_text
+from tests.dashboard.browser import console_errors, login, settle, shot, viewport, wait_css, wait_text
 from tests.dashboard.conftest import CYCLE_S, REFRESH_S, make_driver, quit_driver
 
 pytestmark = pytest.mark.browser
@@ -37,7 +37,8 @@ def test_overview_renders_city_figures_with_data_and_no_console_errors(dashboard
     assert any("万" in v or "亿" in v for v in values)
     growth = browser.find_elements(By.CSS_SELECTOR, ".kpi .growth")
     assert all(g.text.endswith("%") for g in growth) and len(growth) == 20
-    assert len(browser.find_elements(By.CSS_SELECTOR, ".spark .main-svg")) >= 5
+    sparks = browser.find_elements(By.CSS_SELECTOR, "img.spark")
+    assert len(sparks) == 5 and all(browser.execute_script("return arguments[0].naturalWidth", s) > 0 for s in sparks)
     assert len(browser.find_elements(By.CSS_SELECTOR, ".board .tile")) == 4
     shot(browser, output_dir, "overview-zh")
     assert console_errors(browser) == []
@@ -118,6 +119,7 @@ def test_the_wall_screen_is_dark_without_chrome_and_cycles_through_pages(dashboa
                                                                         output_dir: Path) -> None:
     driver = make_driver(1920, 1080)
     try:
+        viewport(driver, 1920, 1080)
         login(driver, dashboard_stack.dash_url, next_path="/%3Fscreen%3Dbig")
         wait_css(driver, ".page.big .kpis")
         settle(driver)
@@ -166,3 +168,72 @@ def test_a_district_officer_sees_their_own_district(dashboard_stack: Any, browse
     assert "海勃湾区" not in browser.find_element(By.CSS_SELECTOR, ".content").text
     shot(browser, output_dir, "district-officer-zh")
     assert console_errors(browser) == []
+
+
+def test_the_reporting_list_pages_and_filters_by_status_in_the_url(dashboard_stack: Any, browser: Any,
+                                                                   output_dir: Path) -> None:
+    login(browser, dashboard_stack.dash_url, next_path="/reporting")
+    wait_css(browser, ".pager")
+    settle(browser)
+    chips = browser.find_elements(By.CSS_SELECTOR, ".status-chip")
+    assert [c.text.split()[0] for c in chips] == ["全部", "未报", "迟报", "待报", "已报"]
+    total = int(chips[0].text.split()[1])
+    assert total > 50, "the test registry should need two pages"
+    rows = browser.find_elements(By.CSS_SELECTOR, ".completeness .grid tbody tr")
+    assert len(rows) == 50
+    assert browser.find_element(By.CSS_SELECTOR, ".pager-page").text == f"第 1 / {-(-total // 50)} 页"
+    first_page = {r.find_element(By.TAG_NAME, "a").text for r in rows}
+    browser.find_element(By.XPATH, "//a[contains(@class,'pager-link') and text()='下一页']").click()
+    WebDriverWait(browser, 20).until(lambda d: "pg=2" in d.current_url)
+    wait_text(browser, ".pager-page", "第 2 /")
+    settle(browser)
+    shot(browser, output_dir, "reporting-page2-zh")
+    assert "pg=2" in browser.current_url  # the page stays in the URL once rendered
+    second = browser.find_elements(By.CSS_SELECTOR, ".completeness .grid tbody tr")
+    second_page = {r.find_element(By.TAG_NAME, "a").text for r in second}
+    assert 0 < len(second) <= 50 and not first_page & second_page, (len(first_page), len(second_page),
+                                                                     browser.current_url)
+    # A status chip filters the list and starts again at page 1.
+    chip = browser.find_elements(By.CSS_SELECTOR, ".status-chip")[1]
+    missing = int(chip.text.split()[1])
+    chip.click()
+    WebDriverWait(browser, 20).until(lambda d: "rstatus=missing" in d.current_url and "pg=2" not in d.current_url)
+    wait_text(browser, ".pager-shown", f"共 {missing} 家")
+    settle(browser)
+    statuses = {r.find_elements(By.TAG_NAME, "td")[1].text
+                for r in browser.find_elements(By.CSS_SELECTOR, ".completeness .grid tbody tr")}
+    assert statuses <= {"未报"}
+    # The source panel is served by the API (no "not yet available" note).
+    assert "暂未提供" not in browser.find_element(By.CSS_SELECTOR, ".content").text
+    assert console_errors(browser) == []
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_reads_on_the_wall_screen_in_both_languages(dashboard_stack: Any, output_dir: Path,
+                                                               lang: str) -> None:
+    """大屏 at 1920x1080: every page dark, without chrome or chart toolbars, no console errors;
+    screenshots test-output/dashboard-wall-<page>-<lang>.png."""
+    base = dashboard_stack.dash_url
+    pages = {"overview": "/", "district": "/districts", "park": "/parks", "alerts": "/alerts",
+             "reporting": "/reporting", "alert": f"/alerts/{dashboard_stack.alerts.enterprise_alert_id}",
+             "enterprise": f"/enterprise/{dashboard_stack.data.dip_enterprise_id}"}
+    driver = make_driver(1920, 1080)
+    try:
+        viewport(driver, 1920, 1080)
+        login(driver, base)
+        for name, path in pages.items():
+            # The wall cycles pages every CYCLE_S seconds: shoot before it moves on (retry if it did).
+            for _attempt in range(3):
+                driver.get(f"{base}{path}?screen=big" + ("&lang=en" if lang == "en" else ""))
+                wait_css(driver, ".page.big")
+                settle(driver)
+                shot(driver, output_dir, f"wall-{name}-{lang}", full=False)
+                if driver.current_url.split("?")[0] == base + path:
+                    break
+            assert not driver.find_elements(By.CSS_SELECTOR, ".topbar"), name
+            assert not [m for m in driver.find_elements(By.CSS_SELECTOR, ".modebar-container") if m.is_displayed()]
+            title = driver.find_element(By.CSS_SELECTOR, ".big-title").text
+            assert ("Yunjian" in title) == (lang == "en"), (name, title)
+            assert console_errors(driver) == [], (name, lang)
+    finally:
+        quit_driver(driver)

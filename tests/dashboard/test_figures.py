@@ -117,3 +117,35 @@ def test_alert_episode_marks_points_outside_the_band() -> None:
     fig = figures.alert_episode(pts, title="电", unit="kWh", level="red")
     outside = [tr for tr in fig.data if tr.name == "红色"][0]
     assert list(outside.y) == [3.0]
+
+
+def test_alert_episode_reads_in_wan_with_numeric_dates_for_chinese_readers() -> None:
+    pts = pd.DataFrame({"time": pd.date_range("2025-03-01", periods=3, freq="D", tz="UTC"),
+                        "value": [420_000.0, 415_000.0, 170_000.0], "expected": [420_000.0] * 3,
+                        "lower": [380_000.0] * 3, "upper": [460_000.0] * 3})
+    zh = figures.alert_episode(pts, title="电", unit="千瓦时", level="red")
+    assert zh.layout.yaxis.title.text == "万千瓦时" and zh.layout.xaxis.tickformat == "%m-%d"
+    assert list([tr for tr in zh.data if tr.name == "红色"][0].y) == [17.0]
+    en = figures.alert_episode(pts, title="Power", unit="kWh", level="red", lang="en")
+    assert en.layout.yaxis.title.text == "kWh" and list([tr for tr in en.data if tr.name == "Red"][0].y) == [170_000.0]
+
+
+def test_sparkline_places_points_at_their_dates_and_breaks_where_days_are_missing() -> None:
+    from datetime import date
+    from urllib.parse import unquote
+
+    # 1st-2nd, a missing value on the 3rd, 4th-5th, the 6th absent altogether, a lone 8th.
+    df = pd.DataFrame({"period": ["2025-01-01", "2025-01-02", "2025-01-03", "2025-01-04", "2025-01-05",
+                                  "2025-01-08"], "value": [1.0, 3.0, None, 2.0, 4.0, 2.5]})
+    uri = figures.sparkline(df, colour="#0072B2", width=100, height=20, start=date(2025, 1, 1),
+                            end=date(2025, 1, 11))
+    assert uri.startswith("data:image/svg+xml;utf8,")
+    svg = unquote(uri.split(",", 1)[1])
+    lines = [seg.split('"')[0].split() for seg in svg.split('points="')[1:]]
+    assert [len(pts) for pts in lines] == [2, 2]  # the lone 8th is a point of no line
+    xs = [float(p.split(",")[0]) for pts in lines for p in pts]
+    assert xs == [4.0, 13.2, 31.6, 40.8]  # 92 px for 10 days: 9.2 px a day
+    ys = [float(p.split(",")[1]) for pts in lines for p in pts]
+    assert min(ys) == 4.0 and max(ys) == 16.0  # 4 is the top (pad 4), 1 the bottom
+    assert svg.count("<circle") == 1 and f'cx="{4 + 7 * 9.2:.1f}"' in svg  # the last value, on the 8th
+    assert "<polyline" not in unquote(figures.sparkline(df.iloc[:0]).split(",", 1)[1])

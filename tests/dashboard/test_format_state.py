@@ -26,6 +26,7 @@ def test_numbers_use_wan_and_yi_in_chinese_and_k_m_in_english(value: float | Non
 def test_a_unit_follows_the_scaled_number() -> None:
     assert fmt.number(51_800_000.0, "zh", "千瓦时") == "5,180万千瓦时"
     assert fmt.number(518_000_000.0, "zh", "千瓦时") == "5.18亿千瓦时"
+    assert fmt.number(19_020_000.0, "en", "kWh") == "19.02M kWh" and fmt.number(703.0, "en", "rail cars") == "703 rail cars"
 
 
 @pytest.mark.parametrize(("pct", "expected"), [(3.24, "+3.2%"), (-0.45, "-0.5%"), (0.04, "0.0%"), (-0.04, "0.0%"),
@@ -104,13 +105,29 @@ def test_login_only_redirects_within_the_dashboard() -> None:
     assert safe_next("//evil.example/") == "/"
 
 
-def test_alert_actions_depend_on_role_and_state() -> None:
-    assert allowed_actions("duty_officer", [], "open") == {"acknowledge", "escalate", "resolve", "comment"}
-    assert "acknowledge" not in allowed_actions("duty_officer", [], "acknowledged")
-    assert allowed_actions("analyst", [], "open") == {"comment"}
-    assert allowed_actions("enterprise_reporter", [], "open") == frozenset()
-    assert allowed_actions("leader", [], "resolved") == {"comment"}
-    assert allowed_actions("analyst", ["handle_alerts"], "open") == {"acknowledge", "escalate", "resolve"}
+def test_alert_actions_follow_the_permissions_the_api_reports_and_the_state() -> None:
+    handler = ["alert.read", "alert.acknowledge", "alert.escalate", "alert.resolve", "alert.comment"]
+    assert allowed_actions(handler, "open") == {"acknowledge", "escalate", "resolve", "comment"}
+    assert allowed_actions(handler, "acknowledged") == {"escalate", "resolve", "comment"}
+    assert allowed_actions(handler, "resolved") == {"comment"}
+    assert allowed_actions(["alert.read", "alert.comment", "alert.manage_rules"], "open") == {"comment"}
+    assert allowed_actions(["read"], "open") == frozenset()
+    # Permission names of another kind never unlock an action.
+    assert allowed_actions(["handle_alerts", "acknowledge"], "open") == frozenset()
+
+
+def test_an_alert_is_named_as_the_api_names_it_in_the_readers_language() -> None:
+    from datetime import UTC, datetime
+
+    from dashboard.alerting import entity_name
+    from dashboard.client import Alert
+
+    a = Alert(id=1, level="red", state="open", indicator_code="power.consumption", entity_kind="enterprise",
+              entity_id=7, entity_name_zh="乌海市某焦化有限公司", entity_name_en=None, opened_at=datetime.now(UTC))
+    assert entity_name(a, "zh") == "乌海市某焦化有限公司" and entity_name(a, "en") == "乌海市某焦化有限公司"
+    d = a.model_copy(update={"entity_kind": "district", "entity_name_zh": "乌达区", "entity_name_en": "Wuda District"})
+    assert entity_name(d, "en") == "Wuda District" and entity_name(d, "zh") == "乌达区"
+    assert entity_name(a.model_copy(update={"entity_name_zh": None}), "zh") == "#7"
 
 
 def test_worst_level_orders_red_orange_yellow_blue() -> None:
@@ -122,3 +139,28 @@ def test_every_interface_text_has_chinese_and_english() -> None:
     for key, (zh, en) in i18n.TEXT.items():
         assert zh and en, key
     assert i18n.t("nav.alerts") == "预警处置" and i18n.t("nav.alerts", "en") == "Alert desk"
+
+
+def test_paginate_clamps_the_page_and_slices_the_list() -> None:
+    from dashboard.state import paginate
+
+    assert paginate(120, "1", 50) == paginate(120, 1, 50)
+    sl = paginate(120, "3", 50)
+    assert (sl.page, sl.pages, sl.start, sl.stop) == (3, 3, 100, 120)
+    assert paginate(120, "9", 50).page == 3 and paginate(120, "x", 50).page == 1 and paginate(120, "-2", 50).page == 1
+    empty = paginate(0, "1", 50)
+    assert (empty.page, empty.pages, empty.start, empty.stop) == (1, 1, 0, 0)
+
+
+def test_the_reporting_list_puts_missing_then_late_first_and_filters_by_status() -> None:
+    from datetime import UTC, datetime
+
+    from dashboard.client import Completeness, CompletenessRow
+    from dashboard.completeness import ordered
+
+    rows = [CompletenessRow(enterprise_id=i, name_zh=n, status=s)
+            for i, (n, s) in enumerate([("甲", "reported"), ("乙", "missing"), ("丙", "late"), ("丁", "missing")])]
+    c = Completeness(period="2026-10", due_at=datetime(2026, 11, 10, tzinfo=UTC), enterprises=rows)
+    assert [e.status for e in ordered(c)] == ["missing", "missing", "late", "reported"]
+    assert {e.name_zh for e in ordered(c, "missing")} == {"乙", "丁"}
+    assert ordered(c, "pending") == []
