@@ -135,12 +135,17 @@ def api(host: str | None, port: int | None, workers: int) -> None:
 @cli.command()
 @click.option("--host", default=None, help="Listen address [default: YUNJIAN_DASHBOARD_HOST].")
 @click.option("--port", type=int, default=None, help="Port [default: YUNJIAN_DASHBOARD_PORT, 8050].")
-def dashboard(host: str | None, port: int | None) -> None:
-    """Serve the dashboard (Dash); it reads everything through the REST API (YUNJIAN_API_URL)."""
-    from dashboard.app import create_app
+@click.option("--workers", type=int, default=2, show_default=True, envvar="YUNJIAN_DASHBOARD_WORKERS",
+              help="gunicorn worker processes.")
+@click.option("--threads", type=int, default=8, show_default=True, envvar="YUNJIAN_DASHBOARD_THREADS",
+              help="Threads per worker.")
+@click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
+def dashboard(host: str | None, port: int | None, workers: int, threads: int, dev: bool) -> None:
+    """Serve the dashboard (Dash on gunicorn); it reads everything through the REST API (YUNJIAN_API_URL)."""
+    from dashboard.server import serve
 
     s = _settings()
-    create_app(s).run(host=host or s.dashboard_host, port=port or s.dashboard_port, debug=False)
+    serve(s, host or s.dashboard_host, port or s.dashboard_port, workers=workers, threads=threads, dev=dev)
 
 
 @cli.command()
@@ -298,6 +303,9 @@ def _add_domain_commands() -> None:
     from backend.alerts.commands import alerts_group
 
     cli.add_command(alerts_group)
+    from backend.ingestion.commands import bulk_import_command
+
+    cli.add_command(bulk_import_command)
     from backend.reporting.commands import reporting_group
     from backend.statistics.commands import import_command
 

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     # `drop_chunks`; daily and monthly rollups and period data are kept.
     raw_retention_days: int = 400
     retention_interval_hours: float = 6.0
+    ingest_run_retention_days: int = 90  # ingest_job_run rows older than this are pruned by the retention job
 
     # Ingest: the upstream simulator (`yunjian simulate`) and the worker (`yunjian ingest`).
     simulator_host: str = "127.0.0.1"

@@ -60,7 +60,7 @@ def layout(level: str, path: str, kwargs: dict[str, Any]) -> html.Div:
     industry = state.industry or None
 
     calls: dict[str, Any] = {}
-    for _fam, ind in r.headline():
+    for _fam, ind in r.headline(level):
         calls["s:" + ind.code] = lambda c=ind.code: api.series(c, bucket=gran, start=start, end=end, industry=industry,
                                                                figures="yoy,pop", **where)
     calls["alerts"] = lambda: api.alerts(limit=1000, **where)
@@ -75,7 +75,7 @@ def layout(level: str, path: str, kwargs: dict[str, Any]) -> html.Div:
 
     trends = []
     alerts = [] if isinstance(res["alerts"], Exception) else res["alerts"].items
-    for fam, ind in r.headline():
+    for fam, ind in r.headline(level):
         s = res["s:" + ind.code]
         title = f"{t(f'family.{fam}', lang)} · {name(ind, lang)}"
         if isinstance(s, Exception):

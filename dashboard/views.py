@@ -17,6 +17,9 @@ from dashboard.state import FAMILIES, ViewState
 # The one indicator each family is shown by on the Overview and the trend pages.
 HEADLINE = {"coal": "coal.raw_output", "power": "power.consumption", "oil": "oil.refined_sales",
             "gas": "gas.consumption", "transport": "rail.loading_cars"}
+# Where a level has no series of the headline: parks hold no coal mines, so a park's coal is
+# the coal its railway siding brings in (铁路煤炭到达量).
+HEADLINE_AT = {"park": {"coal": "coal.rail_in"}}
 
 
 @dataclass(frozen=True)
@@ -43,10 +46,11 @@ class Refs:
     def unit(self, code: str, lang: str) -> str:
         return (self.units_en if lang == "en" else self.units).get(code, code)
 
-    def headline(self) -> list[tuple[str, Indicator]]:
+    def headline(self, level: str | None = None) -> list[tuple[str, Indicator]]:
+        """Each family's headline indicator, as shown for places of ``level``."""
         out = []
         for fam in FAMILIES:
-            ind = self.indicator(HEADLINE[fam])
+            ind = self.indicator(HEADLINE_AT.get(level or "", {}).get(fam, HEADLINE[fam]))
             if ind is not None:
                 out.append((fam, ind))
         return out

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.config import Settings
 from backend.db import transaction
 from backend.health import service as health_service
+from backend.ingestion import service as ingestion_service
 from backend.observations import service as observations_service
 from ingest import runner
 from ingest.sources.definitions import SourceDef, sources_for
@@ -45,9 +46,12 @@ def heartbeat(ctx: WorkerContext) -> None:
 
 
 def retention(ctx: WorkerContext) -> None:
+    now = datetime.now(UTC)
     with transaction(ctx.session_factory) as s:
-        res = observations_service.apply_retention(s, datetime.now(UTC), ctx.settings.raw_retention_days)
-    log.info("retention: %s removed %d before %s", res.method, res.removed, res.cutoff.isoformat())
+        res = observations_service.apply_retention(s, now, ctx.settings.raw_retention_days)
+        runs = ingestion_service.prune_job_runs(s, now, ctx.settings.ingest_run_retention_days)
+    log.info("retention: %s removed %d before %s; %d ingest runs pruned", res.method, res.removed,
+             res.cutoff.isoformat(), runs)
 
 
 def ingest_source(ctx: WorkerContext, src: SourceDef) -> None:

@@ -5,14 +5,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import AwareDatetime
 
 from backend.api import problems
 from backend.api.deps import Reader, SessionDep
 from backend.api.pagination import Page, PageDep
 from backend.auth.rules import Principal, Role
+from backend.config import Settings, get_settings
 from backend.ingestion import service
-from backend.ingestion.schemas import JobRunOut, QuarantineOut, SourceStatusOut
+from backend.ingestion.batch import ParsedRow
+from backend.ingestion.schemas import (
+    JobRunOut,
+    QuarantineOut,
+    QuarantineResubmitIn,
+    QuarantineResubmitOut,
+    QuarantineReviewIn,
+    SourceStatusOut,
+)
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
 
@@ -54,15 +64,68 @@ def runs(_: Staff, session: SessionDep, source: Annotated[str | None, Query(max_
     return [JobRunOut.model_validate(r) for r in service.recent_runs(session, source, limit)]
 
 
+def _settings(request: Request) -> Settings:
+    return getattr(request.app.state, "settings", None) or get_settings()
+
+
+def _reviewer(principal: Reader) -> Principal:
+    # Reviewing changes what is stored: duty officers and admins; analysts and leaders read only.
+    if principal.role not in (Role.admin, Role.duty_officer):
+        raise problems.Forbidden("only duty officers and admins review quarantined rows")
+    return principal
+
+
+Reviewer = Annotated[Principal, Depends(_reviewer)]
+
+
 @router.get("/quarantine", response_model=Page[QuarantineOut], summary="Rejected input rows",
             responses=problems.responses(401, 403))
 def quarantine(_: Staff, session: SessionDep, page: PageDep,
                source: Annotated[str | None, Query(max_length=64)] = None,
                status: Annotated[str | None, Query(pattern="^(open|resolved|dismissed)$")] = None,
+               batch: Annotated[str | None, Query(max_length=64, description="batch id")] = None,
+               reason: Annotated[str | None, Query(max_length=200, description="substring of the reason")] = None,
+               seen_from: Annotated[AwareDatetime | None, Query(description="last seen at or after")] = None,
+               seen_to: Annotated[AwareDatetime | None, Query(description="last seen before")] = None,
                ) -> Page[QuarantineOut]:
     """Every rejected row with its reason (Chinese, then English) and raw content, most
-    recently seen first. The same content rejected again only raises `seen_count`."""
+    recently seen first. The same content rejected again only raises `seen_count`.
+    Filters: source, review status, batch id, a substring of the reason (any case), and a
+    range of the time it was last seen."""
     total, items = service.list_quarantine(session, source=source, status=status, limit=page.limit,
-                                           offset=page.offset)
+                                           offset=page.offset, batch=batch, reason=reason, seen_from=seen_from,
+                                           seen_to=seen_to)
     return Page[QuarantineOut](items=[QuarantineOut.model_validate(q) for q in items], total=total,
                                limit=page.limit, offset=page.offset)
+
+
+@router.post("/quarantine/{row_id}/review", response_model=QuarantineOut, summary="Review a rejected row",
+             responses=problems.responses(401, 403, 404, 422))
+def review(row_id: int, body: QuarantineReviewIn, principal: Reviewer, session: SessionDep) -> QuarantineOut:
+    """Mark a quarantined row `resolved` or `dismissed` (or `open` again), with a note.
+    Duty officers and admins only."""
+    try:
+        row = service.review_quarantine(session, row_id, status=body.status, by=principal.username, note=body.note,
+                                        now=datetime.now(UTC))
+    except service.QuarantineNotFound:
+        raise problems.NotFound(f"no quarantined row {row_id}") from None
+    return QuarantineOut.model_validate(row)
+
+
+@router.post("/quarantine/{row_id}/resubmit", response_model=QuarantineResubmitOut,
+             summary="Store a corrected version of a rejected row", responses=problems.responses(401, 403, 404, 422))
+def resubmit(row_id: int, body: QuarantineResubmitIn, principal: Reviewer, session: SessionDep,
+             request: Request) -> QuarantineResubmitOut:
+    """Store the corrected value through the normal store under the row's source (units
+    converted; a value that replaces a stored one is kept as a revision) and mark the row
+    `resolved`. A correction the store would reject as well answers 422 with the reason and
+    stores nothing. Duty officers and admins only."""
+    row = ParsedRow(body.indicator, body.entity_kind, body.entity_code, body.time, body.value, body.unit)
+    try:
+        q, res = service.resubmit_quarantine(session, row_id, row=row, by=principal.username, note=body.note,
+                                             now=datetime.now(UTC), tz=_settings(request).timezone)
+    except service.QuarantineNotFound:
+        raise problems.NotFound(f"no quarantined row {row_id}") from None
+    except service.CorrectionRejected as exc:
+        raise problems.InvalidRequest(str(exc)) from None
+    return QuarantineResubmitOut(row=QuarantineOut.model_validate(q), inserted=res.inserted, updated=res.updated)

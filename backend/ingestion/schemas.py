@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class SourceStatusOut(BaseModel):
@@ -69,3 +69,29 @@ class QuarantineOut(BaseModel):
     reviewed_at: datetime | None
     reviewed_by: str | None
     review_note: str | None
+
+
+class QuarantineReviewIn(BaseModel):
+    """A review decision on a quarantined row."""
+
+    status: Literal["open", "resolved", "dismissed"] = Field(
+        description="resolved (fixed or no longer relevant), dismissed (not worth fixing), open (reopen)")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class QuarantineResubmitIn(BaseModel):
+    """A corrected version of a quarantined row, stored under the row's source."""
+
+    indicator: str = Field(max_length=64, examples=["power.consumption"])
+    entity_kind: Literal["city", "district", "park", "enterprise"]
+    entity_code: str = Field(default="", max_length=32, description="USCC, district or park code; empty for the city")
+    time: AwareDatetime = Field(description="start of the period, with its UTC offset")
+    value: float = Field(ge=0, allow_inf_nan=False)
+    unit: str = Field(max_length=32, examples=["kWh", "万吨"])
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class QuarantineResubmitOut(BaseModel):
+    row: QuarantineOut
+    inserted: int
+    updated: int = Field(description="1 when the correction replaced a stored value (kept as a revision)")

@@ -10,20 +10,24 @@ all of it rolls back together and the batch can simply be stored again.
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import hashlib
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+import psycopg
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from backend.catalogue import repository as catalogue_repo
 from backend.catalogue.service import UnitError, conversion_factor
 from backend.ingestion import repository as repo
-from backend.ingestion.batch import ParsedRow, RejectedRow
+from backend.ingestion.batch import ParsedRow, PayloadError, RejectedRow
 from backend.ingestion.models import QUARANTINE_STATUSES, IngestJobRun, IngestSource, QuarantineRow
 from backend.observations import repository as obs_repo
 from backend.observations.service import table_for_frequency
@@ -69,32 +73,45 @@ def resolve_rows(rows: Sequence[ParsedRow], entities: dict[tuple[str, str], int]
     finite non-negative number) are rejected with a reason."""
     good: list[ResolvedRow] = []
     bad: list[RejectedRow] = []
-    factors: dict[tuple[str, str], float] = {}
+    resolve = _resolver(entities, indicators, units)
+    for r in rows:
+        res = resolve(r)
+        if isinstance(res, RejectedRow):
+            bad.append(res)
+        else:
+            good.append(res)
+    return good, bad
+
+
+def _resolver(entities: dict[tuple[str, str], int], indicators: dict[str, tuple[str, str]],
+              units: dict[str, tuple[str, float]]) -> Callable[[ParsedRow], ResolvedRow | RejectedRow]:
+    """The rules of `resolve_rows` for one row (conversion factors cached across rows)."""
+    factors: dict[tuple[str, str], float | str] = {}
     tables = {code: table_for_frequency(freq) for code, (_, freq) in indicators.items()}
     isfinite = math.isfinite
-    for r in rows:
+
+    def resolve(r: ParsedRow) -> ResolvedRow | RejectedRow:
         ind = indicators.get(r.indicator)
         if ind is None:
-            bad.append(RejectedRow(_raw(r), f"未知指标 / unknown indicator {r.indicator!r}"))
-            continue
+            return RejectedRow(_raw(r), f"未知指标 / unknown indicator {r.indicator!r}")
         entity_id = 0 if r.entity_kind == "city" else entities.get((r.entity_kind, r.entity_code))
         if entity_id is None:
-            bad.append(RejectedRow(_raw(r), f"未知{_KIND_ZH.get(r.entity_kind, '对象')} / unknown {r.entity_kind} "
-                                        f"{r.entity_code!r}"))
-            continue
+            return RejectedRow(_raw(r), f"未知{_KIND_ZH.get(r.entity_kind, '对象')} / unknown {r.entity_kind} "
+                                        f"{r.entity_code!r}")
         pair = (r.unit, ind[0])
-        if pair not in factors:
+        factor = factors.get(pair)
+        if factor is None:
             try:
-                factors[pair] = conversion_factor(units, r.unit, ind[0])
+                factor = factors[pair] = conversion_factor(units, r.unit, ind[0])
             except UnitError as exc:
-                bad.append(RejectedRow(_raw(r), str(exc)))
-                continue
+                factor = factors[pair] = str(exc)
+        if isinstance(factor, str):
+            return RejectedRow(_raw(r), factor)
         if not isfinite(r.value) or r.value < 0:
-            bad.append(RejectedRow(_raw(r), f"数值无效 / value must be a finite non-negative number: {r.value!r}"))
-            continue
-        good.append(ResolvedRow((r.indicator, r.entity_kind, entity_id), r.time, r.value * factors[pair],
-                                tables[r.indicator]))
-    return good, bad
+            return RejectedRow(_raw(r), f"数值无效 / value must be a finite non-negative number: {r.value!r}")
+        return ResolvedRow((r.indicator, r.entity_kind, entity_id), r.time, r.value * factor, tables[r.indicator])
+
+    return resolve
 
 
 _KIND_ZH = {"enterprise": "企业", "district": "区县", "park": "园区", "city": "城市"}
@@ -138,6 +155,138 @@ def store_batch(session: Session, *, source: str, batch_id: str, rows: Sequence[
                        rejected=len(bad), quarantined_new=new, latest_data_at=latest)
 
 
+LONG_HEADER = ("indicator", "entity_kind", "entity_code", "time", "value", "unit")
+
+
+def import_long_csv(session: Session, *, source: str, batch_id: str, data: bytes, now: datetime, tz: str
+                    ) -> StoreResult:
+    """Store a long file (`indicator,entity_kind,entity_code,time,value,unit`, UTF-8, ISO 8601
+    times with an offset) in the caller's transaction, with exactly the results of
+    `parse_long_csv` + `store_batch` (same rows stored, same revisions and rollups, same
+    rejected rows and reasons), but without taking the good rows through Python:
+
+    1. the file's text is COPYed as-is into a session-local table (text columns);
+    2. codes, units and times are resolved once per distinct value in SQL, against the same
+       lookups `store_batch` uses (entities, indicators, unit factors computed by
+       `conversion_factor`), and the good rows are staged with their series and value in
+       the indicator's unit;
+    3. only the rows SQL could not place (malformed, unknown codes, other units, exotic
+       time or number spellings) go through the Python parser and resolver, which decides
+       each of them exactly as the row-by-row path does: rejected with its reason into the
+       quarantine, or staged;
+    4. missing series are created in one statement, and the staged rows go through the
+       write path (`observations.repository.write_staged`: new points inserted, existing
+       ones compared and revised, rollups merged).
+
+    Files the COPY cannot take cell for cell (quoted cells, a row with another number of
+    cells than 6) are stored by the row-by-row path instead: same results, slower. Raises
+    PayloadError when the file is not UTF-8, holds NUL bytes or its header is wrong.
+    """
+    try:
+        text_ = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"文件不是 UTF-8 编码 / the file is not UTF-8: {exc}") from exc
+    if "\x00" in text_:  # PostgreSQL text cannot hold it, not even in the quarantine
+        raise PayloadError("文件含 NUL 字节 / the file contains NUL bytes: not a text file")
+    if "\r" in text_:  # as Python's universal newlines read it
+        text_ = text_.replace("\r\n", "\n").replace("\r", "\n")
+    first, _, body = text_.partition("\n")
+    if any(c in text_ for c in ('"', "\x02")) or "\\." in body:
+        return _import_row_by_row(session, source=source, batch_id=batch_id, text_=text_, now=now, tz=tz)
+    header = tuple(h.strip() for h in first.split(","))
+    if header != LONG_HEADER:
+        raise PayloadError(f"CSV 表头不符 / expected header {','.join(LONG_HEADER)}, got {header}")
+    repo.bulk_prepare(session)
+    lines = repo.bulk_copy_csv(session, body.encode()) if body else 0
+    if lines is None:  # some row has another number of cells: let the parser say which
+        return _import_row_by_row(session, source=source, batch_id=batch_id, text_=text_, now=now, tz=tz)
+    inds = repo.indicators(session)
+    units = catalogue_repo.unit_table(session)
+    factors: dict[tuple[str, str], float] = {}
+    for target in {u for u, _ in inds.values()}:
+        for name in units:
+            with contextlib.suppress(UnitError):  # other dimension: never a match
+                factors[(name, target)] = conversion_factor(units, name, target)
+    repo.bulk_resolve_keys(session, indicators={c: (u, table_for_frequency(f)) for c, (u, f) in inds.items()},
+                           factors=factors)
+    try:
+        with session.begin_nested():
+            staged = repo.bulk_stage_good(session, source=source, careful=False)
+    except DBAPIError as exc:
+        if not isinstance(exc.orig, psycopg.DataError):  # SQLSTATE class 22
+            raise
+        staged = repo.bulk_stage_good(session, source=source, careful=True)  # a value that is not a plain number
+    bad: list[RejectedRow] = []
+    tables, unplaced = repo.bulk_key_summary(session)
+    if staged < lines:
+        bad, placed_in = _place_unstaged(session, source, repo.bulk_unstaged(session), inds, units)
+        tables |= placed_in
+    if unplaced:
+        repo.bulk_create_series(session)
+    inserted = updated = unchanged = 0
+    latest: datetime | None = None
+    obs_repo.prepare_stage(session)
+    for table in obs_repo.TABLES:
+        if table not in tables:
+            continue
+        stage = "bulk_stage" if len(tables) == 1 else f"(SELECT * FROM bulk_stage WHERE tbl = '{table}')"
+        res = obs_repo.write_staged(session, table, tz, stage=stage)
+        inserted, updated = inserted + res.inserted, updated + res.updated
+        unchanged += res.unchanged + res.duplicates_in_batch
+        if res.latest_at is not None and (latest is None or res.latest_at > latest):
+            latest = res.latest_at
+    new = quarantine(session, source=source, batch_id=batch_id, rows=bad, now=now)
+    if repo.get_source(session, source) is not None:
+        repo.record_success(session, source, now=now, watermark=None, latest_data=latest,
+                            stored=inserted + updated, rejected=len(bad))
+    return StoreResult(received=lines, inserted=inserted, updated=updated, unchanged=unchanged, rejected=len(bad),
+                       quarantined_new=new, latest_data_at=latest)
+
+
+def _import_row_by_row(session: Session, *, source: str, batch_id: str, text_: str, now: datetime, tz: str
+                       ) -> StoreResult:
+    from ingest.sources.parsers import parse_long_csv
+
+    try:
+        parsed = parse_long_csv(text_)
+    except csv.Error as exc:  # e.g. a NUL byte, or a quoted cell left open
+        raise PayloadError(f"CSV 无法解析 / the file is not readable CSV: {exc}") from exc
+    return store_batch(session, source=source, batch_id=batch_id, rows=parsed.rows, rejected=parsed.rejected,
+                       now=now, tz=tz)
+
+
+def _place_unstaged(session: Session, source: str, rows: list[tuple[int, list[str]]],
+                    inds: dict[str, tuple[str, str]], units: dict[str, tuple[str, float]]
+                    ) -> tuple[list[RejectedRow], set[str]]:
+    """Decide the rows SQL left over with the row-by-row parser and resolver: stage the good
+    ones (in their place in the file); return the rejected ones with their reasons, and the
+    tables of the staged ones."""
+    from ingest.sources.parsers import parse_long_record
+
+    parsed: list[tuple[int, ParsedRow]] = []
+    bad: list[RejectedRow] = []
+    for seq, cells in rows:
+        r = parse_long_record(cells)
+        if isinstance(r, RejectedRow):
+            bad.append(r)
+        else:
+            parsed.append((seq, r))
+    if not parsed:
+        return bad, set()
+    resolve = _resolver(repo.entity_ids(session), inds, units)
+    placed: list[tuple[int, ResolvedRow]] = []
+    for seq, r in parsed:
+        res = resolve(r)
+        if isinstance(res, RejectedRow):
+            bad.append(res)
+        else:
+            placed.append((seq, res))
+    if placed:
+        ids = obs_repo.ensure_series(session, {r.key for _, r in placed})
+        repo.bulk_stage_rows(session, [(seq, ids[r.key], r.time, r.value, source, r.table) for seq, r in placed])
+    return bad, {r.table for _, r in placed}
+
+
 def quarantine(session: Session, *, source: str, batch_id: str, rows: Sequence[RejectedRow], now: datetime) -> int:
     """Keep rejected rows with their reasons. Usable by every ingest path (direct reporting,
     statistics import). The same content and reason from the same source is kept once."""
@@ -156,8 +305,36 @@ def quarantine(session: Session, *, source: str, batch_id: str, rows: Sequence[R
 
 
 def list_quarantine(session: Session, *, source: str | None = None, status: str | None = None, limit: int = 100,
-                    offset: int = 0) -> tuple[int, list[QuarantineRow]]:
-    return repo.list_quarantine(session, source_name=source, status=status, limit=limit, offset=offset)
+                    offset: int = 0, batch: str | None = None, reason: str | None = None,
+                    seen_from: datetime | None = None, seen_to: datetime | None = None,
+                    ) -> tuple[int, list[QuarantineRow]]:
+    """Quarantined rows, most recently seen first; `reason` matches a substring (any case),
+    `seen_from`/`seen_to` bound `last_seen_at` (from inclusive, to exclusive)."""
+    return repo.list_quarantine(session, source_name=source, status=status, limit=limit, offset=offset,
+                                batch_id=batch, reason=reason, seen_from=seen_from, seen_to=seen_to)
+
+
+class CorrectionRejected(ValueError):
+    """A corrected row that the store would reject too; the message is the reason."""
+
+
+def resubmit_quarantine(session: Session, row_id: int, *, row: ParsedRow, by: str, note: str | None, now: datetime,
+                        tz: str) -> tuple[QuarantineRow, StoreResult]:
+    """Store a corrected version of a quarantined row through the normal store (same rules:
+    resolution, unit conversion, revisions, rollups) under the row's source, and mark the
+    quarantined row resolved. Raises CorrectionRejected (nothing stored) when the correction
+    would be rejected too, QuarantineNotFound for an unknown id."""
+    q = repo.get_quarantine(session, row_id)
+    if q is None:
+        raise QuarantineNotFound(row_id)
+    good, bad = resolve_rows([row], repo.entity_ids(session), repo.indicators(session),
+                             catalogue_repo.unit_table(session))
+    if bad:
+        raise CorrectionRejected(bad[0].reason)
+    res = store_batch(session, source=q.source_name, batch_id=f"resubmit-{row_id}", rows=[row], rejected=[],
+                      now=now, tz=tz)
+    text_ = f"resubmitted ({'stored' if res.stored else 'unchanged'})" + (f": {note}" if note else "")
+    return review_quarantine(session, row_id, status="resolved", by=by, note=text_, now=now), res
 
 
 def review_quarantine(session: Session, row_id: int, *, status: str, by: str, note: str | None,
@@ -209,6 +386,14 @@ def finish_run(session: Session, run_id: int, *, source: str, now: datetime, err
                     attempts=attempts)
     if repo.get_source(session, source) is not None:
         repo.record_outcome(session, source, now=now, error=error)
+
+
+def prune_job_runs(session: Session, now: datetime, keep_days: int) -> int:
+    """Delete ingest_job_run rows that started more than `keep_days` ago (runs still marked
+    running are kept whatever their age, so a stuck run stays visible). Returns how many."""
+    if keep_days < 1:
+        raise ValueError("keep_days must be at least 1")
+    return repo.delete_runs_before(session, now - timedelta(days=keep_days))
 
 
 def recent_runs(session: Session, source: str | None = None, limit: int = 100) -> list[IngestJobRun]:

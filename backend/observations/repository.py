@@ -39,6 +39,7 @@ class WriteResult:
     updated: int  # corrected values: the previous one is kept as a revision
     unchanged: int  # identical re-deliveries
     duplicates_in_batch: int  # same (series, time) twice in one batch: the last one wins
+    latest_at: datetime | None = None  # the newest time in the batch
 
     @property
     def stored(self) -> int:
@@ -91,52 +92,90 @@ def write_observations(session: Session, rows: Sequence[ObservationRow], table: 
         raise ValueError(f"unknown observation table {table!r}")
     if not rows:
         return WriteResult(0, 0, 0, 0, 0)
-    conn = _driver(session)
-    with conn.cursor() as cur:
+    prepare_stage(session)
+    # Binary COPY: no text formatting of timestamps and floats on either side.
+    with _driver(session).cursor() as cur, \
+            cur.copy("COPY obs_stage (series_id, time, value, source, quality) FROM STDIN (FORMAT BINARY)") as cp:
+        cp.set_types(["int4", "timestamptz", "float8", "text", "int2"])
+        for r in rows:
+            cp.write_row((r.series_id, r.time, r.value, r.source, r.quality))
+    return write_staged(session, table, tz)
+
+
+def prepare_stage(session: Session) -> None:
+    """Create (once per connection) and empty the session-local staging tables of the write
+    path. Callers that stage rows themselves fill `obs_stage` (or their own relation with
+    the same columns) and then call `write_staged`."""
+    with _driver(session).cursor() as cur:
         for ddl in _STAGING_DDL:
             cur.execute(ddl)
         cur.execute("TRUNCATE obs_stage, obs_existing, obs_days")
-        # Binary COPY: no text formatting of timestamps and floats on either side.
-        with cur.copy("COPY obs_stage (series_id, time, value, source, quality) FROM STDIN (FORMAT BINARY)") as cp:
-            cp.set_types(["int4", "timestamptz", "float8", "text", "int2"])
-            for r in rows:
-                cp.write_row((r.series_id, r.time, r.value, r.source, r.quality))
-        cur.execute("SELECT min(time), max(time), count(*), count(DISTINCT (series_id, time)) FROM obs_stage")
+
+
+def write_staged(session: Session, table: Table, tz: str, stage: str = "obs_stage") -> WriteResult:
+    """`write_observations` for rows already staged in the database: `stage` is a relation
+    (a table name, or a parenthesised subquery: trusted SQL, never user input) with columns
+    seq, series_id, time, value, source, quality; with several rows for one (series, time)
+    the highest `seq` wins. `prepare_stage` must have run in this transaction."""
+    if table not in TABLES:
+        raise ValueError(f"unknown observation table {table!r}")
+    conn = _driver(session)
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT min(time), max(time), count(*) FROM {stage} s")
         stats = cur.fetchone()
         assert stats is not None
-        tmin: datetime = stats[0]
-        tmax: datetime = stats[1]
+        tmin: datetime | None = stats[0]
+        tmax: datetime | None = stats[1]
         n: int = stats[2]
-        distinct: int = stats[3]
+        if n == 0:
+            return WriteResult(0, 0, 0, 0, 0)
+        cur.execute("TRUNCATE obs_existing, obs_days")
         # Literal time bounds let TimescaleDB exclude chunks at plan time.
-        bounds = {"tmin": tmin, "tmax": tmax, "tz": tz, "t": table}
-        src = "obs_stage"
-        if distinct != n:  # the same (series, time) twice in one batch: the last delivered wins
-            src = "obs_dedup"
-            cur.execute("TRUNCATE obs_dedup")
-            cur.execute("""
-                INSERT INTO obs_dedup SELECT DISTINCT ON (series_id, time) series_id, time, value, source, quality
-                FROM obs_stage ORDER BY series_id, time, seq DESC""")
-        cur.execute(f"""
-            INSERT INTO obs_existing
-            SELECT s.series_id, s.time, s.value, s.source, s.quality, o.value, o.source, o.quality, o.revision
-            FROM {src} s JOIN {table} o ON o.series_id = s.series_id AND o.time = s.time
-            WHERE o.time >= %(tmin)s AND o.time <= %(tmax)s""", bounds)
-        existing = cur.rowcount
+        bounds: dict[str, object] = {"tmin": tmin, "tmax": tmax, "tz": tz, "t": table}
+        src = stage
+        existing = _find_existing(cur, src, table, bounds)
+        distinct = n
+        new_rows = src
+        inserted = -1
         if existing == 0:
-            cur.execute(f"INSERT INTO {table} (series_id, time, value, source, quality) "
-                        f"SELECT series_id, time, value, source, quality FROM {src}")
-            new_rows = src
-        else:
-            cur.execute("CREATE TEMP TABLE IF NOT EXISTS obs_new (LIKE obs_dedup) ON COMMIT DELETE ROWS")
-            cur.execute("TRUNCATE obs_new")
-            cur.execute(f"""
-                INSERT INTO obs_new SELECT s.series_id, s.time, s.value, s.source, s.quality FROM {src} s
-                WHERE NOT EXISTS (SELECT 1 FROM obs_existing e WHERE e.series_id = s.series_id AND e.time = s.time)""")
-            cur.execute(f"INSERT INTO {table} (series_id, time, value, source, quality) "
-                        "SELECT series_id, time, value, source, quality FROM obs_new")
-            new_rows = "obs_new"
-        inserted = cur.rowcount
+            # All new (the common case for fresh data): insert at once. A (series, time) twice in
+            # the batch then violates the primary key; only then is the batch de-duplicated.
+            cur.execute("SAVEPOINT obs_new_only")
+            try:
+                cur.execute(f"INSERT INTO {table} (series_id, time, value, source, quality) "
+                            f"SELECT series_id, time, value, source, quality FROM {src} s")
+                inserted = cur.rowcount
+                cur.execute("RELEASE SAVEPOINT obs_new_only")
+            except psycopg.errors.UniqueViolation:
+                cur.execute("ROLLBACK TO SAVEPOINT obs_new_only")
+        if inserted < 0:
+            # A hash aggregate over two plain columns; count(DISTINCT (a, b)) would sort row values.
+            cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM {stage} s GROUP BY series_id, time) d")
+            row = cur.fetchone()
+            assert row is not None
+            distinct = row[0]
+            if distinct != n:  # the same (series, time) twice in one batch: the last delivered wins
+                src = "obs_dedup"
+                cur.execute("TRUNCATE obs_dedup, obs_existing")
+                cur.execute(f"""
+                    INSERT INTO obs_dedup SELECT DISTINCT ON (series_id, time) series_id, time, value, source, quality
+                    FROM {stage} s ORDER BY series_id, time, seq DESC""")
+                existing = _find_existing(cur, src, table, bounds)
+            if existing == 0:
+                cur.execute(f"INSERT INTO {table} (series_id, time, value, source, quality) "
+                            f"SELECT series_id, time, value, source, quality FROM {src} s")
+                new_rows = src
+            else:
+                cur.execute("CREATE TEMP TABLE IF NOT EXISTS obs_new (LIKE obs_dedup) ON COMMIT DELETE ROWS")
+                cur.execute("TRUNCATE obs_new")
+                cur.execute(f"""
+                    INSERT INTO obs_new SELECT s.series_id, s.time, s.value, s.source, s.quality FROM {src} s
+                    WHERE NOT EXISTS (SELECT 1 FROM obs_existing e
+                                      WHERE e.series_id = s.series_id AND e.time = s.time)""")
+                cur.execute(f"INSERT INTO {table} (series_id, time, value, source, quality) "
+                            "SELECT series_id, time, value, source, quality FROM obs_new")
+                new_rows = "obs_new"
+            inserted = cur.rowcount
         updated = 0
         if existing:
             cur.execute("DELETE FROM obs_existing WHERE value IS NOT DISTINCT FROM old_value "
@@ -161,9 +200,19 @@ def write_observations(session: Session, rows: Sequence[ObservationRow], table: 
                         "FROM obs_existing ON CONFLICT DO NOTHING", bounds)
             _recompute_daily(cur, table, bounds)
         if inserted or updated:
-            _recompute_monthly(cur, new_rows if inserted else None, bounds)
+            _recompute_monthly(cur, bounds)
     return WriteResult(received=n, inserted=inserted, updated=updated,
-                       unchanged=existing - updated, duplicates_in_batch=n - distinct)
+                       unchanged=existing - updated, duplicates_in_batch=n - distinct, latest_at=tmax)
+
+
+def _find_existing(cur: psycopg.Cursor[Any], src: str, table: str, bounds: dict[str, object]) -> int:
+    """Copy the staged points that are already stored, with their stored values, into obs_existing."""
+    cur.execute(f"""
+        INSERT INTO obs_existing
+        SELECT s.series_id, s.time, s.value, s.source, s.quality, o.value, o.source, o.quality, o.revision
+        FROM {src} s JOIN {table} o ON o.series_id = s.series_id AND o.time = s.time
+        WHERE o.time >= %(tmin)s AND o.time <= %(tmax)s""", bounds)
+    return int(cur.rowcount)
 
 
 _STAGING_DDL = (
@@ -181,16 +230,20 @@ _STAGING_DDL = (
 
 def _merge_new_into_daily(cur: psycopg.Cursor[Any], new_rows: str, bounds: dict[str, object]) -> None:
     """Add brand-new points to their daily buckets without rereading the bucket: sums and
-    counts add, min/max combine, and `last` is the value at the latest time."""
+    counts add, min/max combine, and `last` is the value at the latest time. The buckets
+    touched are noted in obs_days (for the monthly rollups)."""
     cur.execute(f"""
-        INSERT INTO rollup_daily AS r (series_id, day, sum, count, min, max, last, last_at)
-        SELECT series_id, (time AT TIME ZONE %(tz)s)::date, sum(value), count(*), min(value), max(value),
-               (array_agg(value ORDER BY time DESC))[1], max(time)
-        FROM {new_rows} GROUP BY 1, 2
-        ON CONFLICT (series_id, day) DO UPDATE SET sum = r.sum + EXCLUDED.sum, count = r.count + EXCLUDED.count,
-            min = least(r.min, EXCLUDED.min), max = greatest(r.max, EXCLUDED.max),
-            last = CASE WHEN EXCLUDED.last_at >= r.last_at THEN EXCLUDED.last ELSE r.last END,
-            last_at = greatest(r.last_at, EXCLUDED.last_at)""", bounds)
+        WITH d AS (
+            INSERT INTO rollup_daily AS r (series_id, day, sum, count, min, max, last, last_at)
+            SELECT series_id, (time AT TIME ZONE %(tz)s)::date, sum(value), count(*), min(value), max(value),
+                   (array_agg(value ORDER BY time DESC))[1], max(time)
+            FROM {new_rows} n GROUP BY 1, 2
+            ON CONFLICT (series_id, day) DO UPDATE SET sum = r.sum + EXCLUDED.sum, count = r.count + EXCLUDED.count,
+                min = least(r.min, EXCLUDED.min), max = greatest(r.max, EXCLUDED.max),
+                last = CASE WHEN EXCLUDED.last_at >= r.last_at THEN EXCLUDED.last ELSE r.last END,
+                last_at = greatest(r.last_at, EXCLUDED.last_at)
+            RETURNING r.series_id, r.day)
+        INSERT INTO obs_days SELECT series_id, day FROM d ON CONFLICT DO NOTHING""", bounds)
 
 
 def _recompute_daily(cur: psycopg.Cursor[Any], table: str, bounds: dict[str, object]) -> None:
@@ -209,16 +262,13 @@ def _recompute_daily(cur: psycopg.Cursor[Any], table: str, bounds: dict[str, obj
             max = EXCLUDED.max, last = EXCLUDED.last, last_at = EXCLUDED.last_at""", bounds)
 
 
-def _recompute_monthly(cur: psycopg.Cursor[Any], new_rows: str | None, bounds: dict[str, object]) -> None:
-    """Recompute, from the daily rollups, every (series, local month) the write touched."""
-    touched = "SELECT series_id, day FROM obs_days"
-    if new_rows is not None:
-        touched += f" UNION SELECT series_id, (time AT TIME ZONE %(tz)s)::date FROM {new_rows}"
-    cur.execute(f"""
+def _recompute_monthly(cur: psycopg.Cursor[Any], bounds: dict[str, object]) -> None:
+    """Recompute, from the daily rollups, every (series, local month) of the days in obs_days."""
+    cur.execute("""
         INSERT INTO rollup_monthly AS r (series_id, month, sum, count, min, max, last, last_at)
         SELECT d.series_id, m.month, sum(d.sum), sum(d.count), min(d.min), max(d.max),
                (array_agg(d.last ORDER BY d.last_at DESC))[1], max(d.last_at)
-        FROM (SELECT DISTINCT series_id, date_trunc('month', day)::date AS month FROM ({touched}) t) m
+        FROM (SELECT DISTINCT series_id, date_trunc('month', day)::date AS month FROM obs_days) m
         JOIN rollup_daily d ON d.series_id = m.series_id AND d.day >= m.month
              AND d.day < (m.month + interval '1 month')::date
         GROUP BY d.series_id, m.month

@@ -254,7 +254,7 @@ def parse_road(p: Payload) -> ParseResult:
     return _each(doc.get("result"), ParseResult(), row)
 
 
-# --- long files (bulk import, benchmark) -----------------------------------------------------------
+# --- long files (bulk import: `yunjian bulk-import`) -----------------------------------------------------------
 LONG_HEADER = ("indicator", "entity_kind", "entity_code", "time", "value", "unit")
 
 
@@ -266,16 +266,25 @@ def parse_long_csv(text: str) -> ParseResult:
         raise PayloadError(f"CSV 表头不符 / expected header {','.join(LONG_HEADER)}, got {header}")
     out = ParseResult()
     for cells in reader:
-        try:
-            if len(cells) != 6:
-                raise RowError(f"列数不符 / expected 6 columns, got {len(cells)}")
-            try:
-                t = datetime.fromisoformat(cells[3])
-            except ValueError:
-                raise RowError(f"时间无法解析 / time {cells[3]!r} is not ISO 8601") from None
-            if t.tzinfo is None:
-                raise RowError(f"时间缺少时区 / time {cells[3]!r} has no UTC offset")
-            out.rows.append(ParsedRow(cells[0], cells[1], cells[2], t, number(cells[4]), cells[5]))
-        except RowError as exc:
-            out.rejected.append(RejectedRow(_csv_line(cells), str(exc)))
+        r = parse_long_record(cells)
+        if isinstance(r, RejectedRow):
+            out.rejected.append(r)
+        else:
+            out.rows.append(r)
     return out
+
+
+def parse_long_record(cells: list[str]) -> ParsedRow | RejectedRow:
+    """One record of a long file (the cells of one CSV line)."""
+    try:
+        if len(cells) != 6:
+            raise RowError(f"列数不符 / expected 6 columns, got {len(cells)}")
+        try:
+            t = datetime.fromisoformat(cells[3])
+        except ValueError:
+            raise RowError(f"时间无法解析 / time {cells[3]!r} is not ISO 8601") from None
+        if t.tzinfo is None:
+            raise RowError(f"时间缺少时区 / time {cells[3]!r} has no UTC offset")
+        return ParsedRow(cells[0], cells[1], cells[2], t, number(cells[4]), cells[5])
+    except RowError as exc:
+        return RejectedRow(_csv_line(cells), str(exc))

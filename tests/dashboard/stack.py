@@ -30,6 +30,7 @@ PASSWORD = "duty-pass-2024"
 INDICATORS = {
     "power.consumption": ("observation", None, 120_000.0),
     "coal.raw_output": ("period_observation", {"coal_mining", "coal_washing"}, 9_000.0),
+    "coal.rail_in": ("period_observation", {"coking", "chlor_alkali", "carbide"}, 2_500.0),  # parks' coal
     "oil.refined_sales": ("period_observation", {"coking", "chlor_alkali", "carbide", "ferro_alloy", "other"}, 40.0),
     "gas.consumption": ("observation", {"coking", "chlor_alkali", "fine_chemicals", "carbide"}, 30_000.0),
     "rail.loading_cars": ("period_observation", {"coal_mining", "coal_washing", "coking"}, 12.0),
