@@ -42,7 +42,10 @@ def read_csv(data: bytes) -> tuple[Grid, str]:
     sample = "\n".join(text.splitlines()[:30])
     counts = {d: sample.count(d) for d in (",", "\t", ";", "，")}
     delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
-    rows = [list(r) for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    try:  # newline="": the csv module reads the line ends itself (a lone CR included)
+        rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+    except csv.Error as exc:
+        raise TableError(f"无法读取CSV文件 / cannot read the CSV file: {exc}") from exc
     return rows, encoding
 
 

@@ -256,3 +256,12 @@ def test_the_national_total_never_becomes_our_city(catalogue, units):
     plan = plan_import(read_layout(grid, mapping.layout), mapping, catalogue, units, REGISTRY)
     assert values(plan) == {("stats.raw_coal", "city", 150000, "2021-05"): (90000000.0, P)}
     assert "region not in mapping: 全国" in plan.rejections[0].reason
+
+
+def test_a_csv_with_lone_carriage_returns_reads_and_an_unreadable_one_is_a_table_error() -> None:
+    from backend.statistics.tables import TableError
+
+    grid, _ = read_table("指标,时间,值\r原煤,202109,1\r".encode(), "old-mac.csv")
+    assert grid == [["指标", "时间", "值"], ["原煤", "202109", "1"]]
+    with pytest.raises(TableError, match="CSV"):
+        read_table(("a," + "x" * 200_000 + "\n").encode(), "huge-cell.csv")
