@@ -9,10 +9,10 @@ stays in [0, 1].
 `step` runs one series' episode forward point by point:
 
 - an episode *opens* only after ``up_points`` consecutive active points: a single glitch
-  never raises an alert (minimum duration). The first point of the run needs severity >= the
-  activation threshold, the following ones the activation threshold minus ``hysteresis``
-  (the detector has already seen the first point of a collapse, so its second scores a
-  little lower although the value is just as far out);
+  never raises an alert (minimum duration). Each point of the run needs severity >= the
+  activation threshold; once the run has reached yellow, the following points need only the
+  activation threshold minus ``hysteresis`` (the detector has already seen the first point
+  of a collapse, so its second scores a little lower although the value is just as far out);
 - its level is the highest level reached by the priority *held* over the last
   ``hold_points`` points, so a shutdown that the detector has stopped calling new keeps
   its colour for a while; it is *raised* at once when a point warrants a higher level;
@@ -151,7 +151,9 @@ def step(state: TrackerState, at: datetime, severity: float, importance: float,
     ``severity`` opens an episode and sets its level; ``sustain`` (default: severity) is what
     keeps an open episode from ending."""
     p = priority(severity, importance)
-    active = severity >= policy.activation - (policy.hysteresis if state.run > 0 else 0.0)
+    # A run that has already reached yellow continues at the activation minus the hysteresis.
+    strong_run = state.run > 0 and state.run_peak >= policy.thresholds[1]
+    active = severity >= policy.activation - (policy.hysteresis if strong_run else 0.0)
     held = (*state.held, p)[-policy.hold_points:]
     events: list[LevelEvent] = []
     if state.level == 0:

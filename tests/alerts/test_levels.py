@@ -60,6 +60,7 @@ def test_the_second_point_of_a_run_needs_the_activation_minus_the_hysteresis_onl
     # ... but not below the hysteresis margin, and never on a first point below the activation.
     assert run([0.1] * 5 + [0.9, 0.41])[1] == []
     assert run([0.1] * 5 + [0.46, 0.46, 0.46])[1] == []
+    assert run([0.1] * 5 + [0.6, 0.46])[1] == []  # a weak first point earns no margin
 
 
 def test_a_score_hovering_around_a_threshold_does_not_flap():
