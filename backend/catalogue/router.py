@@ -36,6 +36,8 @@ def indicators(
 
 
 @router.get("/indicators/{code}", response_model=IndicatorOut, summary="One indicator",
+            description="One indicator by its code (e.g. `power.consumption`): unit, frequency and how it "
+                        "aggregates over time (`agg_time`) and across places (`agg_entities`).",
             responses=problems.responses(401, 403, 404))
 def indicator(code: str, _: Reader, session: SessionDep) -> IndicatorOut:
     ind = repo.get_indicator(session, code)

@@ -51,10 +51,33 @@ def render_png(times: Sequence[datetime], values: Sequence[float], expected: Seq
                        height_px, dpi, (band_label, expected_label, actual_label), chinese_ok=font is not None)
 
 
+def break_gaps(times: Sequence[datetime], *columns: Sequence[float | None], factor: float = 3.0
+               ) -> tuple[list[datetime], list[list[float | None]]]:
+    """Insert an empty point wherever the data have a hole (a step longer than ``factor`` times
+    the usual one), so that lines stop there instead of drawing a straight line across it."""
+    if len(times) < 3:
+        return list(times), [list(c) for c in columns]
+    steps = sorted((b - a).total_seconds() for a, b in zip(times, times[1:], strict=False))
+    usual = steps[len(steps) // 2]
+    out_t: list[datetime] = [times[0]]
+    out_c: list[list[float | None]] = [[c[0]] for c in columns]
+    for i in range(1, len(times)):
+        gap = (times[i] - times[i - 1]).total_seconds()
+        if usual > 0 and gap > factor * usual:
+            out_t.append(times[i - 1] + (times[i] - times[i - 1]) / 2)
+            for col in out_c:
+                col.append(None)
+        out_t.append(times[i])
+        for col, src in zip(out_c, columns, strict=True):
+            col.append(src[i])
+    return out_t, out_c
+
+
 def _render(times: Sequence[datetime], values: Sequence[float], expected: Sequence[float | None],
             lower: Sequence[float | None], upper: Sequence[float | None], episode_start: datetime | None,
             level_colour: str, tz: ZoneInfo, unit: str, width_px: int, height_px: int, dpi: int,
             labels: tuple[str, str, str], chinese_ok: bool) -> bytes:
+    times, (values_, expected, lower, upper) = break_gaps(times, values, expected, lower, upper)
     fig, ax = plt.subplots(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
     try:
         local = [float(mdates.date2num(t.astimezone(tz).replace(tzinfo=None))) for t in times]
@@ -64,22 +87,26 @@ def _render(times: Sequence[datetime], values: Sequence[float], expected: Sequen
         hi = [nan if v is None else v for v in upper]
         ax.fill_between(local, lo, hi, color=BAND_COLOUR, alpha=0.45, linewidth=0, label=labels[0])
         ax.plot(local, e, color=EXPECTED_COLOUR, linewidth=1.2, linestyle="--", label=labels[1])
-        ax.plot(local, list(values), color=VALUE_COLOUR, linewidth=1.6, label=labels[2])
+        ax.plot(local, [nan if v is None else v for v in values_], color=VALUE_COLOUR, linewidth=1.6,
+                label=labels[2])
         if episode_start is not None and local:
             start = float(mdates.date2num(episode_start.astimezone(tz).replace(tzinfo=None)))
             ax.axvspan(max(start, local[0]), local[-1], color=level_colour, alpha=0.12, linewidth=0)
             ax.axvline(max(start, local[0]), color=level_colour, linewidth=1.5)
         ax.grid(True, color="#dddddd", linewidth=0.6)
         ax.spines[["top", "right"]].set_visible(False)
-        span_days = (local[-1] - local[0]) if local else 0.0
-        if span_days <= 3:
-            ax.xaxis.set_major_locator(mdates.HourLocator(byhour=[0, 6, 12, 18]))
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))
+        # At most ~8 labels across the chart, short ones ("06:00", with the date where a day
+        # starts, "11-26"), so they never run into each other whatever the span.
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(
+            locator, formats=["%Y", "%Y-%m", "%m-%d", "%H:%M", "%H:%M", "%S"],
+            zero_formats=["", "%Y", "%m-%d", "%m-%d", "%H:%M", "%H:%M"],
+            offset_formats=["", "%Y", "%Y", "%Y", "%Y-%m-%d", "%Y-%m-%d"]))
         ax.tick_params(labelsize=8)
         if unit and (chinese_ok or unit.isascii()):
             ax.set_ylabel(unit, fontsize=8)
         ax.legend(loc="best", fontsize=7, frameon=False)
-        fig.autofmt_xdate(rotation=0, ha="center")
         fig.tight_layout()
         buf = io.BytesIO()
         fig.savefig(buf, format="png")

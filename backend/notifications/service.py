@@ -73,7 +73,10 @@ def alert_context(session: Session, alert: Alert, kind: str, now: datetime, **ex
         "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
         "countermeasures": alert.countermeasures, "close_reason": alert.close_reason,
         "series_id": alert.series_id,
+        "last_point_at": alert.last_point_at.isoformat() if alert.last_point_at else None,
     }
+    if kind in ("escalation", "resolved"):
+        c.update(_last_actor(session, alert.id, ("escalated",) if kind == "escalation" else ("resolved", "false_alarm")))
     if alert.is_group:
         members = alerts_repo.members(session, alert.id)
         metas = alerts_repo.series_meta(session, [m.series_id for m in members if m.series_id], now.date())
@@ -84,6 +87,22 @@ def alert_context(session: Session, alert: Alert, kind: str, now: datetime, **ex
         c["chart_alert_id"] = members[0].id if members else None
     c.update(extra)
     return c
+
+
+_ACTOR_SQL = sql_text(
+    "SELECT e.actor_user_id, u.display_name FROM alert_event e LEFT JOIN app_user u ON u.id = e.actor_user_id "
+    "WHERE e.alert_id = :a AND e.kind = ANY(:k) ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1")
+
+
+def _last_actor(session: Session, alert_id: int, kinds: Sequence[str]) -> dict[str, str]:
+    """Who escalated or closed the alert (the latest such timeline entry): a person, or the system."""
+    session.flush()  # the caller has just added the timeline entry (sessions do not autoflush)
+    row = session.execute(_ACTOR_SQL, {"a": alert_id, "k": list(kinds)}).first()
+    if row is None:
+        return {}
+    if row[0] is None:
+        return {"actor_zh": "系统自动", "actor_en": "the system (automatic)"}
+    return {"actor_zh": row[1] or "—", "actor_en": row[1] or "—"}
 
 
 def _silenced(session: Session, alert: Alert, now: datetime) -> int | None:
@@ -100,6 +119,8 @@ def enqueue_for_alert(session: Session, alert: Alert, positions: Sequence[str], 
     """Write one notification per recipient holding one of ``positions``; returns how many are new."""
     chosen = rcpt.select(repo.recipients(session), positions, alert.district_id, Level.parse(alert.level))
     if not chosen:
+        log.warning("alert %s (%s): no enabled contact holds %s for its district and level; no e-mail written",
+                    alert.id, kind, ", ".join(positions))
         return 0
     silence = _silenced(session, alert, now)
     ctx = alert_context(session, alert, kind, now, targets=list(positions), reason=reason)
@@ -177,9 +198,11 @@ def digest_context(session: Session, alerts: Sequence[Alert], districts: dict[in
     items: list[dict[str, Any]] = []
     for a in alerts:
         od = a.due_at is not None and now > a.due_at
+        zh_name, en_name = districts.get(a.district_id, ("市级", "City-wide")) if a.district_id else ("市级", "City-wide")
         items.append({"id": a.id, "level": a.level, "state": a.state, "overdue": od,
                       "due_at": a.due_at.isoformat() if a.due_at else None,
-                      "title_zh": title(a, False), "title_en": title(a, True)})
+                      "title_zh": title(a, False), "title_en": title(a, True),
+                      "district_zh": zh_name, "district_en": en_name, "checks": list(a.checks or [])})
     items.sort(key=lambda it: (not it["overdue"], -Level.parse(it["level"]), it["due_at"] or "", it["id"]))
     return {"date": day, "districts": sorted({dname(a) for a in alerts}), "counts": dict(counts),
             "total": len(alerts), "overdue": sum(1 for it in items if it["overdue"]), "items": items}
@@ -218,6 +241,7 @@ def render_row(session: Session, n: Notification, cfg: DispatchConfig) -> None:
     if n.kind == "digest":
         for it in ctx.get("items", []):
             it["link"] = link(cfg.dashboard_base_url, it["id"])
+        ctx["list_link"] = f"{cfg.dashboard_base_url.rstrip('/')}/alerts"
         n.subject, n.body_text, n.body_html = render.render_digest(ctx, n.language, cfg.tz)
         return
     ctx["link"] = link(cfg.dashboard_base_url, ctx["alert_id"])
@@ -228,7 +252,8 @@ def render_row(session: Session, n: Notification, cfg: DispatchConfig) -> None:
         png = chart.render_png([p.time for p in pts], [p.value for p in pts], [p.expected for p in pts],
                                [p.lower for p in pts], [p.upper for p in pts],
                                datetime.fromisoformat(ctx["episode_started_at"]),
-                               LEVEL_HEX[Level.parse(ctx["level"])], cfg.tz, lang=n.language)
+                               LEVEL_HEX[Level.parse(ctx["level"])], cfg.tz,
+                               unit=ctx.get("unit_en" if n.language == "en" else "unit_zh") or "", lang=n.language)
     n.subject, n.body_text, n.body_html = render.render_alert(ctx, n.language, cfg.tz, png is not None)
     n.chart_png = png
 

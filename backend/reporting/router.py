@@ -105,7 +105,7 @@ def upload_form(file: Annotated[UploadFile, File(description="CSV (UTF-8 or GBK)
 
 @router.get("/completeness", response_model=CompletenessOut, summary="Reporting completeness for a month",
             responses=problems.responses(401, 403, 422))
-def completeness(period: Annotated[str, Query(examples=["2026-10"])], principal: PrincipalDep, session: SessionDep,
+def completeness(period: Annotated[str, Query(examples=["2026-10"], description="Reporting month, YYYY-MM.")], principal: PrincipalDep, session: SessionDep,
                  request: Request) -> CompletenessOut:
     """应报 / 已报 / 迟报 / 未报 (and 待报 before the deadline) per above-scale enterprise, as
     of now. District officers see their own district."""

@@ -83,7 +83,7 @@ def delete_target(district_code: str, year: int, indicator: TargetIndicator, pri
 @router.get("/targets/progress", response_model=list[ProgressOut], summary="Progress against the targets",
             responses={**TABLE_RESPONSES, **problems.responses(401, 403, 404, 422)})
 def target_progress(request: Request, principal: Reader, session: SessionDep,
-                    year: Annotated[int, Query(ge=2000, le=2100, examples=[2025])],
+                    year: Annotated[int, Query(ge=2000, le=2100, examples=[2025], description="Year of the targets.")],
                     district: DistrictQ = None,
                     as_of: Annotated[date | None, Query(ge=MIN_DATE, le=MAX_DATE, description="Measure through this local day "
                                                                     "(default today).")] = None,
