@@ -62,7 +62,16 @@ class Policy:
     resolve_within_hours: float  # the alert is overdue after this
 
     def due_at(self, level_since: datetime) -> datetime:
-        return level_since + timedelta(hours=self.resolve_within_hours)
+        return _later(level_since, hours=self.resolve_within_hours)
+
+
+def _later(t: datetime, *, minutes: float = 0.0, hours: float = 0.0) -> datetime:
+    """t plus a delay; a delay beyond the calendar (a policy stored before the API bounded it)
+    means never, not a crashed job."""
+    try:
+        return t + timedelta(minutes=minutes, hours=hours)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=t.tzinfo)
 
 
 def default_policies(city_after_hours: float = 4.0) -> dict[Level, Policy]:
@@ -97,7 +106,7 @@ def due_steps(policy: Policy, level_since: datetime, now: datetime, *, acknowled
     out: list[tuple[str, Step]] = []
     for i, s in enumerate(policy.steps):
         key = step_key(policy.level, i)
-        if key in fired or now < level_since + timedelta(minutes=s.after_minutes):
+        if key in fired or now < _later(level_since, minutes=s.after_minutes):
             continue
         if s.condition == "unacknowledged" and acknowledged:
             continue

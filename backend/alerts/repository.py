@@ -375,12 +375,16 @@ def names(session: Session) -> tuple[dict[int, tuple[str, str]], dict[int, tuple
 
 def silent_series(session: Session, now: datetime, oldest: datetime) -> list[tuple[int, datetime, str]]:
     """Sub-daily series that have reported before (last point after ``oldest``) and have no
-    active alert: (series_id, last point time, frequency)."""
+    active alert: (series_id, last point time, frequency). The last point is the last one
+    *stored*, not the last one scored: after a restart the stored data run ahead of scoring
+    until the next evaluation, and they are not missing."""
     rows = session.execute(text("""
-        SELECT st.series_id, st.scored_until, i.frequency
+        SELECT st.series_id, greatest(st.scored_until, stored.t) AS last_at, i.frequency
         FROM alert_series_state st
         JOIN series s ON s.id = st.series_id
         JOIN indicator i ON i.code = s.indicator_code
+        LEFT JOIN LATERAL (SELECT max(o.time) AS t FROM observation o
+                           WHERE o.series_id = st.series_id AND o.time > st.scored_until) stored ON true
         WHERE i.frequency IN ('15min', 'hour') AND st.scored_until IS NOT NULL
           AND st.scored_until > :oldest AND st.scored_until < :now
           AND NOT EXISTS (SELECT 1 FROM alert a WHERE a.series_id = st.series_id

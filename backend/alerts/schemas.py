@@ -196,7 +196,8 @@ class RuleOut(RuleIn):
 
 
 class StepIO(BaseModel):
-    after_minutes: float = Field(ge=0)
+    after_minutes: float = Field(ge=0, le=43200, description="Minutes after the alert reached this level "
+                                 "(at most 30 days).")
     condition: Literal["always", "unacknowledged", "unresolved"]
     targets: list[PositionName] = Field(min_length=1)
     escalate: bool = False
@@ -205,7 +206,7 @@ class StepIO(BaseModel):
 
 class PolicyIn(BaseModel):
     steps: list[StepIO]
-    resolve_within_hours: float = Field(gt=0)
+    resolve_within_hours: float = Field(gt=0, le=8760, description="办结时限: hours to resolve (at most a year).")
 
 
 class PolicyOut(PolicyIn):

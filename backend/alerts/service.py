@@ -564,8 +564,9 @@ def _act(session: Session, alert_id: int, action: Action, actor: Actor, now: dat
 
 
 def acknowledge(session: Session, alert_id: int, actor: Actor, now: datetime, note: str | None = None) -> Alert:
+    prev = _state_of(session, alert_id)
     alert = _act(session, alert_id, Action.acknowledge, actor, now)
-    _event(session, alert, "acknowledged", now, actor=actor.name, actor_user_id=actor.user_id,
+    _event(session, alert, "acknowledged", now, actor=actor.name, actor_user_id=actor.user_id, from_state=prev,
            to_state=alert.state, text=note)
     _cascade(session, alert, Action.acknowledge, actor, now, note)
     session.flush()

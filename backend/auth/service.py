@@ -154,6 +154,9 @@ def update_user(session: Session, actor: Principal, user_id: int, changes: dict[
                 raise InvalidRequest("a password needs at least 8 characters")
             user.password_hash = hash_password(password)
             changes["password"] = "(changed)"
+    for field_name in ("display_name", "role", "is_active"):
+        if field_name in changes and changes[field_name] is None:
+            raise InvalidRequest(f"{field_name} cannot be null: leave it out to keep it unchanged")
     for field_name in ("display_name", "role", "district_id", "enterprise_id", "is_active"):
         if field_name in changes:
             value = changes[field_name]

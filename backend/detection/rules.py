@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+_BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,8 @@ def missing_data(
         return None
     late = now - deadline
     hours = late.total_seconds() / 3600.0
+    if deadline.tzinfo is not None:  # read in Beijing time, as everything else a duty officer reads
+        deadline, last_seen_at = deadline.astimezone(_BEIJING), last_seen_at.astimezone(_BEIJING)
     since = deadline.strftime("%Y-%m-%d %H:%M")
     return Result(
         "missing",

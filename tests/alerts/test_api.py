@@ -102,6 +102,9 @@ def test_silences_rules_and_policies_are_role_checked(client: TestClient, db_ses
     assert r.status_code == 201 and r.json()["kind"] == "yoy"
     assert client.put(f"/api/v1/alerts/rules/{r.json()['id']}", json={**yoy, "params": {}},
                       headers=analyst).status_code == 422
+    too_late = {"resolve_within_hours": 8, "steps": [{"after_minutes": 1e12, "condition": "always",
+                                                      "targets": ["duty_officer"]}]}
+    assert client.put("/api/v1/alerts/escalation-policies/yellow", json=too_late, headers=leader).status_code == 422
     policy = {"resolve_within_hours": 8, "steps": [
         {"after_minutes": 0, "condition": "always", "targets": ["duty_officer"]},
         {"after_minutes": 15, "condition": "unacknowledged", "targets": ["section_chief"], "escalate": True}]}

@@ -72,7 +72,7 @@ def test_a_red_alert_goes_to_the_city_government_when_unresolved_after_the_set_h
     service.run_escalations(db_session, START + timedelta(hours=4, minutes=1))
     assert "city@wuhai.example" in _emails(db_session, a.id) and a.state == "escalated"
     timeline = [(e.kind, e.from_state, e.to_state) for e in repo.events(db_session, a.id)]
-    assert timeline == [("notified", None, None), ("acknowledged", None, "acknowledged"),
+    assert timeline == [("notified", None, None), ("acknowledged", "open", "acknowledged"),
                         ("escalated", "acknowledged", "escalated")]
 
 
@@ -120,7 +120,7 @@ def test_the_timeline_records_ack_escalation_comment_assignment_and_resolution(d
         service.acknowledge(db_session, a.id, chief, t + timedelta(hours=3))
     rows = [(e.kind, e.actor, e.from_state, e.to_state, e.text) for e in repo.events(db_session, a.id)]
     assert rows == [
-        ("acknowledged", "t_duty", None, "acknowledged", None),
+        ("acknowledged", "t_duty", "open", "acknowledged", None),
         ("assigned", "t_duty", None, None, "市工信局运行科"),
         ("comment", "t_duty", None, None, "已电话联系企业，反映设备检修"),
         ("escalated", "t_duty", "acknowledged", "escalated", "需协调电力公司"),

@@ -44,6 +44,15 @@ def test_escalation_steps_fire_once_when_due_and_respect_their_condition():
     assert escalation.due_steps(red, T0, T0 + timedelta(hours=9), acknowledged=True, resolved=True, done=()) == []
 
 
+def test_a_delay_beyond_the_calendar_means_never_instead_of_crashing_the_job():
+    t0 = datetime(2026, 3, 2, tzinfo=UTC)
+    huge = escalation.Policy(Level.yellow, (escalation.Step(1e12, "always", ("duty_officer",)),),
+                             resolve_within_hours=1e15)
+    assert escalation.due_steps(huge, t0, t0 + timedelta(days=3650), acknowledged=False, resolved=False,
+                                done=()) == []
+    assert huge.due_at(t0).year == 9999
+
+
 def test_a_step_with_an_unknown_target_is_refused():
     with pytest.raises(ValueError):
         escalation.Step(0, "always", ("mayor",))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -86,3 +87,12 @@ def test_a_deactivated_user_loses_access_at_once(client: TestClient, db_session:
     uid = db_session.execute(text("SELECT id FROM app_user WHERE username = 'duty'")).scalar_one()
     assert client.patch(f"/api/v1/users/{uid}", json={"is_active": False}, headers=auth(client, ADMIN)).status_code == 200
     assert client.get("/api/v1/districts", headers=h).status_code == 401
+
+
+@pytest.mark.parametrize("field", ["role", "display_name", "is_active"])
+def test_an_explicit_null_for_a_required_user_field_is_a_clear_422_not_a_server_error(
+        client: TestClient, db_session: Session, field: str):
+    uid = db_session.execute(text("SELECT id FROM app_user WHERE username = 'duty'")).scalar_one()
+    r = client.patch(f"/api/v1/users/{uid}", json={field: None}, headers=auth(client, ADMIN))
+    assert r.status_code == 422 and field in r.json()["detail"]
+    assert r.headers["content-type"].startswith("application/problem+json")

@@ -62,6 +62,8 @@ def test_missing_data_fires_only_after_the_deadline_and_grace() -> None:
     late = missing_data(last, day, last + day + grace + dt.timedelta(hours=3), grace)
     assert late is not None and late.check == "missing" and "已逾期 3.0 小时" in late.message_zh
     assert missing_data(None, day, last, grace) is None
+    # Times read in Beijing time: last seen 2024-03-01 00:00 UTC = 08:00, deadline +30 h = 03-02 14:00.
+    assert "应于 2024-03-02 14:00 前报送" in late.message_zh and "最近一次 2024-03-01 08:00" in late.message_zh
 
 
 def test_detect_csv_mirrors_the_tree_and_writes_timestamp_and_anomaly_score(tmp_path: Path) -> None:
