@@ -107,7 +107,10 @@ def migrate(revision: str) -> None:
 @click.option("--enterprises", "enterprises_file", type=click.Path(exists=True, path_type=Path), default=None,
               help="Enterprises as CSV or YAML instead of the synthetic demo set.")
 @click.option("--demo-contacts", is_flag=True, help="Give the demo users e-mail addresses (@wuhai.example).")
-def seed(city_file: Path | None, enterprises_file: Path | None, demo_contacts: bool) -> None:
+@click.option("--demo-monthly", is_flag=True,
+              help="Also store the demo enterprises' monthly direct reports and district targets "
+                   "(`yunjian reporting demo`).")
+def seed(city_file: Path | None, enterprises_file: Path | None, demo_contacts: bool, demo_monthly: bool) -> None:
     """Load the indicator catalogue, the city registry and the demo enterprises (idempotent)."""
     from backend.db import make_engine, make_session_factory, transaction
     from backend.seed import seed as do_seed
@@ -116,6 +119,10 @@ def seed(city_file: Path | None, enterprises_file: Path | None, demo_contacts: b
     with transaction(make_session_factory(engine)) as s:
         res = do_seed(s, city_file=city_file, enterprises_file=enterprises_file, demo_contacts=demo_contacts)
     click.echo(f"seeded {res.indicators} indicators, {res.enterprises} enterprises")
+    if demo_monthly:
+        from backend.reporting.commands import run_demo_reports
+
+        run_demo_reports()
 
 
 # --- processes ---------------------------------------------------------------------------

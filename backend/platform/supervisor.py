@@ -44,6 +44,10 @@ def demo_processes(settings: Settings) -> list[ProcessSpec]:
         ProcessSpec("simulator", yunjian_argv("simulate"), url=settings.simulator_url, phase=0),
         # Alert e-mails of the demo land here (var/mail/*.eml); a real deployment sets YUNJIAN_SMTP_*.
         ProcessSpec("mailsink", yunjian_argv("mailsink"), phase=0),
+        # The demo enterprises' monthly direct reports (企业直报), district targets and the city's
+        # statistics bulletin, oldest month first; 1-3 min on first start (nothing waits for it),
+        # two seconds once stored.
+        ProcessSpec("reports", yunjian_argv("reporting", "demo"), oneshot=True, phase=0),
         ProcessSpec("ingest", yunjian_argv("ingest")),
         # History for 同比 and trends, fetched from the simulator newest first, while live data flows.
         ProcessSpec("history", yunjian_argv("history", "--days", str(settings.demo_history_days)), oneshot=True),

@@ -84,3 +84,48 @@ def upload_command(file: Path, submitted_by: str) -> None:
             click.echo(f"  reject {r.location}: {r.reason}")
     for r in res.rejected:
         click.echo(f"reject {r.location}: {r.reason}  ({r.raw})")
+
+
+def run_demo_reports(echo: bool = True) -> None:
+    """Store the demo's monthly direct reports and targets (see backend/reporting/demo.py),
+    one transaction per month so that a stopped run keeps what it stored and resumes."""
+    from backend.config import get_settings
+    from backend.db import make_engine, make_session_factory
+    from backend.reporting import demo
+
+    settings = get_settings()
+    engine = make_engine(settings.effective_database_url())
+    started = datetime.now(UTC)
+    try:
+        with make_session_factory(engine)() as session:
+
+            def commit(month: object, res: demo.DemoResult) -> None:
+                session.commit()
+
+            res = demo.seed_demo_reports(session, settings, started, on_month=commit)
+            session.commit()
+            # The city's monthly statistics bulletin for the same months, through the importer.
+            from backend.statistics.demo import import_demo_bulletin
+            from ingest.simulator.generator import World
+
+            world = World(seed=settings.simulator_seed, enterprises=settings.simulator_enterprises)
+            stats = import_demo_bulletin(session, world, res.months, settings.timezone, datetime.now(UTC))
+            session.commit()
+    finally:
+        engine.dispose()
+    if echo:
+        took = (datetime.now(UTC) - started).total_seconds()
+        click.echo(f"demo monthly reports {res.months[0]:%Y-%m}..{res.months[-1]:%Y-%m}: {res.submitted} "
+                   f"submissions stored ({res.already} already there), {res.flags} review flags, "
+                   f"{res.confirmed} older flags confirmed, {res.targets} targets added; statistics bulletin "
+                   + (f"imported ({stats.inserted} values, {stats.rejected} rejected)" if stats.imported
+                      else "already imported") + f"; {took:.1f} s")
+
+
+@reporting_group.command("demo")
+def demo_command() -> None:
+    """Store the demo's monthly direct reports (企业直报) for the demo enterprises, derived
+    from the simulator's world, through the reporting path (idempotent), value-added targets
+    for the current year for districts without targets, and the city's monthly statistics
+    bulletin (stats.*) through the statistics importer."""
+    run_demo_reports()

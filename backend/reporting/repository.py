@@ -72,11 +72,6 @@ def power_by_month(session: Session, enterprise_id: int, months: Sequence[date])
     return {m: v for m, v in res}
 
 
-def has_power_series(session: Session, enterprise_id: int) -> bool:
-    return session.execute(text("SELECT 1 FROM series WHERE indicator_code = 'power.consumption' AND "
-                                "entity_kind = 'enterprise' AND entity_id = :e"), {"e": enterprise_id}).first() is not None
-
-
 def upsert_flag(session: Session, values: dict[str, Any]) -> None:
     """One flag per (enterprise, month, indicator, rule); a new value reopens it."""
     stmt = insert(ReportFlag).values(**values)
@@ -143,3 +138,23 @@ def submissions(session: Session, enterprise_id: int, month: date | None) -> lis
     if month is not None:
         q = q.where(ReportSubmission.month == month)
     return list(session.scalars(q.order_by(ReportSubmission.id)))
+
+
+def submission_times(session: Session, submitted_by: str) -> set[tuple[int, date, datetime]]:
+    """(enterprise, month, submitted_at) of every submission made by `submitted_by`."""
+    return {(e, m, t) for e, m, t in session.execute(
+        select(ReportSubmission.enterprise_id, ReportSubmission.month, ReportSubmission.submitted_at)
+        .where(ReportSubmission.submitted_by == submitted_by))}
+
+
+def open_flag_ids_before(session: Session, month: date) -> list[int]:
+    return list(session.scalars(select(ReportFlag.id).where(ReportFlag.status == "open", ReportFlag.month < month)
+                                .order_by(ReportFlag.id)))
+
+
+def metered_since(session: Session, enterprise_id: int) -> date | None:
+    """The first month with metered electricity (power.consumption rollup) of an enterprise."""
+    return session.execute(text("""
+        SELECT min(r.month) FROM series s JOIN rollup_monthly r ON r.series_id = s.id
+        WHERE s.indicator_code = 'power.consumption' AND s.entity_kind = 'enterprise' AND s.entity_id = :e"""),
+                           {"e": enterprise_id}).scalar()

@@ -145,9 +145,14 @@ def _flags(session: Session, settings: Settings, enterprise_id: int, month: date
     current = {c: v for (m, c), v in stored.items() if m == month} | new
     previous = {c: v for (m, c), v in stored.items() if m == prev_month}
     power: dict[date, float] = {}
-    if repo.has_power_series(session, enterprise_id):
+    # Metering counts from the month after the first one with data: history loaded back to
+    # some day may start mid-month, and months before it are unmetered, not zero.
+    since = repo.metered_since(session, enterprise_id)
+    if since is not None and month > since:
         power = repo.power_by_month(session, enterprise_id, [month, prev_month])
         power.setdefault(month, 0.0)  # metered, nothing recorded this month
+        if prev_month <= since:
+            power.pop(prev_month, None)
     flags = rules.review_flags(current, previous, power.get(month), power.get(prev_month),
                                jump_ratio=settings.reporting_jump_ratio, power_ratio=settings.reporting_power_ratio)
     # Only flags about what this submission carried (or cross-checks involving it).

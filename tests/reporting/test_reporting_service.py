@@ -125,8 +125,10 @@ def test_output_that_disagrees_with_metered_electricity_is_flagged(db_session: S
     eid = due_ids[3]
     sid = obs_repo.ensure_series(db_session, [("power.consumption", "enterprise", eid)])[
         ("power.consumption", "enterprise", eid)]
-    # September 1,000,000 kWh, October 400,000 kWh (one reading each month is enough for the rollup)
+    # September 1,000,000 kWh, October 400,000 kWh (one reading each month is enough for the rollup;
+    # August's is there because the first metered month counts as partial)
     obs_repo.write_observations(db_session, [
+        obs_repo.ObservationRow(sid, datetime(2026, 8, 15, 12, tzinfo=SH), 1_000_000.0, "meter"),
         obs_repo.ObservationRow(sid, datetime(2026, 9, 15, 12, tzinfo=SH), 1_000_000.0, "meter"),
         obs_repo.ObservationRow(sid, datetime(2026, 10, 15, 12, tzinfo=SH), 400_000.0, "meter")], "observation", TZ)
     _submit(db_session, eid, SEP, FULL, now=datetime(2026, 10, 5, tzinfo=SH))
@@ -165,3 +167,21 @@ def test_an_enterprise_upload_may_not_report_for_another_enterprise(db_session: 
                          now=NOV_5, enterprise_id=a)
     assert [(s.enterprise_id, s.stored) for s in res.submissions] == [(a, {"econ.revenue": 950.0})]
     assert "only report for your own enterprise" in res.rejected[0].reason
+
+
+def test_months_before_metering_began_and_its_first_month_get_no_power_checks(db_session: Session,
+                                                                                due_ids: list[int]):
+    eid = due_ids[8]
+    sid = obs_repo.ensure_series(db_session, [("power.consumption", "enterprise", eid)])[
+        ("power.consumption", "enterprise", eid)]
+    # metering history loaded from 20 September only: September is partial, August unmetered
+    obs_repo.write_observations(db_session, [
+        obs_repo.ObservationRow(sid, datetime(2026, 9, 20, 12, tzinfo=SH), 100_000.0, "meter"),
+        obs_repo.ObservationRow(sid, datetime(2026, 10, 15, 12, tzinfo=SH), 10_000_000.0, "meter")],
+        "observation", TZ)
+    aug = _submit(db_session, eid, date(2026, 8, 1), FULL, now=datetime(2026, 9, 5, tzinfo=SH))
+    sep = _submit(db_session, eid, SEP, FULL, now=datetime(2026, 10, 5, tzinfo=SH))
+    oct_ = _submit(db_session, eid, OCT, FULL)
+    assert aug.flags == [] and sep.flags == []
+    # October is metered, but against a partial September no intensity change is judged
+    assert [f.rule.value for f in oct_.flags] == ["energy_below_power"]
