@@ -146,6 +146,8 @@ class Point(_M):
     share_pct: float | None = None
     contribution_pp: float | None = None  # contribution to the parent's 同比, percentage points
     last_year_value: float | None = None
+    partial: bool = False  # a bucket not complete yet: compared 同期, data through `through`
+    through: date | None = None
 
 
 class Group(_M):

@@ -102,13 +102,26 @@ def effective_district(state: ViewState, r: Refs) -> str:
 
 def series_frame(s: SeriesOut | None) -> pd.DataFrame:
     """Points of an ungrouped series → `period` (bucket start, ISO), `label` (the API's label:
-    2025-03, 2025-W09 ...), `start, value, yoy_pct, pop_pct, ytd`."""
-    cols = ["period", "label", "start", "value", "yoy_pct", "pop_pct", "ytd"]
+    2025-03, 2025-W09 ...), `start, value, yoy_pct, pop_pct, ytd, through` (`through`: the last
+    day with data of a bucket not complete yet, else None)."""
+    cols = ["period", "label", "start", "value", "yoy_pct", "pop_pct", "ytd", "through"]
     if s is None or not s.groups:
         return pd.DataFrame(columns=cols)
     return pd.DataFrame([{"period": str(p.start)[:10] if s.bucket != "hour" else str(p.start), "label": p.period,
                           "start": p.start, "value": p.value, "yoy_pct": p.yoy_pct, "pop_pct": p.pop_pct,
-                          "ytd": p.ytd} for p in s.points], columns=cols)
+                          "ytd": p.ytd, "through": p.through if p.partial else None} for p in s.points],
+                        columns=cols)
+
+
+def through_suffix(through: Any, lang: str) -> str:
+    """The label of a bucket not complete yet: “(截至27日)” / “ (to 27th)”; '' otherwise."""
+    if not isinstance(through, date):
+        return ""
+    d = through.day
+    if lang != "en":
+        return f"(截至{d}日)"
+    ordinal = "th" if 11 <= d % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(d % 10, "th")
+    return f" (to {d}{ordinal})"
 
 
 def grouped_frame(s: SeriesOut | None, lang: str) -> pd.DataFrame:

@@ -89,3 +89,23 @@ def add_parent_math(child: PointMath, parent: PointMath) -> None:
         child.contribution_pp = (child.value - child.last_year_value) / abs(parent.last_year_value) * 100.0
     if child.ytd is not None and child.last_year_ytd is not None and parent.last_year_ytd:
         child.ytd_contribution_pp = (child.ytd - child.last_year_ytd) / abs(parent.last_year_ytd) * 100.0
+
+
+def _day(k: Key) -> date:
+    return k.date() if isinstance(k, datetime) else k
+
+
+def drop_incomplete_bases(pm: PointMath, key: Key, bucket: Bucket, first_day: date) -> None:
+    """Leave out the comparisons whose base period starts before the data do (`first_day`,
+    the indicator's first day with data): a base that is only partly there is not a base.
+    同比 and the base value (so also the contribution), 环比, and 累计同比 with last year's 累计
+    (which starts on 1 January last year)."""
+    base = same_period_last_year(key, bucket)
+    if base is None or _day(base) < first_day:
+        pm.yoy_pct = None
+        pm.last_year_value = None
+    if _day(previous_key(key, bucket)) < first_day:
+        pm.pop_pct = None
+    if date(_day(key).year - 1, 1, 1) < first_day:
+        pm.ytd_yoy_pct = None
+        pm.last_year_ytd = None

@@ -128,3 +128,34 @@ def label(key: date | datetime, bucket: Bucket) -> str:
     if bucket == Bucket.quarter:
         return f"{key.year}-Q{(key.month - 1) // 3 + 1}"
     return str(key.year)
+
+
+def _clamp(d: date, first: date, last: date) -> date:
+    return max(first, min(d, last))
+
+
+def partial_span_last_year(key: date, through: date, bucket: Bucket) -> tuple[date, date]:
+    """同期 base of a bucket that is not complete yet (data through `through`, inclusive): the
+    same span a year earlier, from the bucket's start through the same day (weeks: 52 weeks
+    earlier). Returns local days [start, end). 29 February counts as 28 February."""
+    if bucket == Bucket.week:
+        return key - timedelta(days=364), through - timedelta(days=363)
+    a = shift_year(key, -1) or key.replace(day=28, year=key.year - 1)
+    last = shift_year(through, -1) or through.replace(day=28, year=through.year - 1)
+    return a, _clamp(last, a, period_end(a, bucket)) + timedelta(days=1)
+
+
+def partial_span_previous(key: date, through: date, bucket: Bucket) -> tuple[date, date]:
+    """环比 base of a bucket that is not complete yet: the same span of the previous bucket,
+    from its start through the same day of the month (1–27 November against 1–27 October; a
+    quarter through 27 November against its previous quarter through 27 August; a day the
+    previous bucket lacks is its last day). Returns local days [start, end)."""
+    p = prev_bucket(key, bucket)
+    if bucket == Bucket.week:
+        return p, through - timedelta(days=6)
+    if bucket == Bucket.year:
+        return partial_span_last_year(key, through, bucket)
+    months = 1 if bucket == Bucket.month else 3
+    m = add_months(through.replace(day=1), -months)
+    last = m.replace(day=min(through.day, period_end(m, Bucket.month).day))
+    return p, _clamp(last, p, period_end(p, bucket)) + timedelta(days=1)

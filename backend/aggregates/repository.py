@@ -59,6 +59,7 @@ class Cell:
     value: float
     jan_feb_combined: bool  # some series reported January and February together (in this February)
     n_series: int
+    last_at: datetime | None = None  # the latest observation time in the cell
 
 
 _ATTRS = "district_id, park_id, industry_group, above_scale, key_enterprise"
@@ -282,9 +283,10 @@ def build_sql(sel: Selection, path: Path, bucket: Bucket | None, per_enterprise:
             rows_are_buckets = one_row and part == "fixed"
             n = "count(*)" if rows_are_buckets else "count(DISTINCT sid)"
             sums.append(f"SELECT {group} AS g, {_bucket_expr(bucket, rows_are_buckets, split)} AS b, sum(s) AS value, "
-                        f"bool_or(jf) AS jf, {n} AS n FROM {part} WHERE {where} AND {split_cond} GROUP BY 1, 2")
-        return (f"WITH {', '.join(ctes)} SELECT g, b, sum(value) AS value, bool_or(jf) AS jf, sum(n) AS n "
-                f"FROM ({' UNION ALL '.join(sums)}) x GROUP BY 1, 2 ORDER BY 1, 2")
+                        f"bool_or(jf) AS jf, {n} AS n, max(last_at) AS last_at FROM {part} "
+                        f"WHERE {where} AND {split_cond} GROUP BY 1, 2")
+        return (f"WITH {', '.join(ctes)} SELECT g, b, sum(value) AS value, bool_or(jf) AS jf, sum(n) AS n, "
+                f"max(last_at) AS last_at FROM ({' UNION ALL '.join(sums)}) x GROUP BY 1, 2 ORDER BY 1, 2")
     rows = " UNION ALL ".join(f"SELECT * FROM {part}" for part in parts)
     ctes.append(f"""ps AS (
         SELECT sid, kind, eid, {b_expr} AS b, {_ATTRS}, sum(s) AS s, sum(n) AS n,
@@ -297,8 +299,8 @@ def build_sql(sel: Selection, path: Path, bucket: Bucket | None, per_enterprise:
         source = "pl"
     value = {"mean": "s / NULLIF(n, 0)", "last": "last"}[sel.agg_time]
     return (f"WITH {', '.join(ctes)} "
-            f"SELECT {group} AS g, b, sum({value}) AS value, bool_or(jf) AS jf, count(*) AS n "
-            f"FROM {source} WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2")
+            f"SELECT {group} AS g, b, sum({value}) AS value, bool_or(jf) AS jf, count(*) AS n, "
+            f"max(last_at) AS last_at FROM {source} WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2")
 
 
 def cells(session: Session, sel: Selection, path: Path, bucket: Bucket | None, a: date, b: date,
@@ -322,21 +324,26 @@ def cells(session: Session, sel: Selection, path: Path, bucket: Bucket | None, a
     if not sql:
         return []
     rows = session.execute(text(sql), params)
-    return [Cell(g or "", k, float(v), bool(jf), int(n)) for g, k, v, jf, n in rows if v is not None]
+    return [Cell(g or "", k, float(v), bool(jf), int(n), la) for g, k, v, jf, n, la in rows if v is not None]
 
 
 @dataclass(frozen=True)
 class Context:
     """What a figure needs besides its data: the indicator, which places report it directly
-    ({'city': {0}, 'district': {...}, 'park': {...}}) and each park's district."""
+    ({'city': {0}, 'district': {...}, 'park': {...}}), each park's district, and the first month
+    with data of any of the indicator's series (None: no data; see `first_day` for the day)."""
 
     indicator: Indicator
     direct: dict[str, set[int]]
     park_district: dict[int, int]
+    first_month: date | None = None
 
 
 def context(session: Session, indicator: str) -> Context | None:
     """The indicator and the lookups around it in one round trip (None: no such indicator).
+
+    The first month with data comes from the monthly rollup's primary key (series_id, month):
+    one probe of its small index per series of the indicator (~2 µs each).
 
     It also sets `plan_cache_mode = force_custom_plan` for the rest of the transaction: the
     aggregate queries run often enough for psycopg to prepare them, and a generic plan (made
@@ -348,7 +355,9 @@ def context(session: Session, indicator: str) -> Context | None:
                set_config('plan_cache_mode', 'force_custom_plan', true),
                (SELECT coalesce(json_agg(json_build_array(s.entity_kind, s.entity_id)), '[]') FROM series s
                 WHERE s.indicator_code = i.code AND s.entity_kind <> 'enterprise'),
-               (SELECT coalesce(json_object_agg(p.id, p.district_id), '{}') FROM park p)
+               (SELECT coalesce(json_object_agg(p.id, p.district_id), '{}') FROM park p),
+               (SELECT min((SELECT min(m.month) FROM rollup_monthly m WHERE m.series_id = s.id))
+                FROM series s WHERE s.indicator_code = i.code)
         FROM indicator i WHERE i.code = :code"""), {"code": indicator}).first()
     if row is None:
         return None
@@ -359,7 +368,23 @@ def context(session: Session, indicator: str) -> Context | None:
     ind = Indicator(code=row[0], name_zh=row[1], name_en=row[2], family=row[3], unit_code=row[4], frequency=row[5],
                     agg_entities=row[6], agg_time=row[7], weight_indicator=row[8], is_leading=row[9],
                     good_direction=row[10], sort_order=row[11])
-    return Context(ind, out, {int(k): int(v) for k, v in row[14].items()})
+    return Context(ind, out, {int(k): int(v) for k, v in row[14].items()}, row[15])
+
+
+def has_data_on(session: Session, indicator: str, day: date) -> bool:
+    """Whether any of the indicator's series has data on `day`: probes stop at the first hit."""
+    return bool(session.scalar(text("""
+        SELECT EXISTS (SELECT 1 FROM series s JOIN rollup_daily d ON d.series_id = s.id AND d.day = CAST(:d AS date)
+                       WHERE s.indicator_code = :ind)"""), {"ind": indicator, "d": day}))
+
+
+def first_day(session: Session, indicator: str, first_month: date, next_month: date) -> date | None:
+    """The first local day with data of any of the indicator's series, known to lie in
+    [first_month, next_month): one probe of the daily rollup's key per series."""
+    return session.scalar(text("""
+        SELECT min((SELECT min(d.day) FROM rollup_daily d WHERE d.series_id = s.id
+                    AND d.day >= CAST(:a AS date) AND d.day < CAST(:b AS date)))
+        FROM series s WHERE s.indicator_code = :ind"""), {"ind": indicator, "a": first_month, "b": next_month})
 
 
 def enterprise_names(session: Session, ids: list[int]) -> dict[int, tuple[str, str | None, str]]:

@@ -42,6 +42,8 @@ IndicatorQ = Annotated[str, Query(min_length=1, max_length=64, description="Indi
 StartQ = Annotated[date, Query(ge=MIN_DATE, le=MAX_DATE, description="First local day (Asia/Shanghai), inclusive.", examples=["2025-01-01"])]
 EndQ = Annotated[date, Query(ge=MIN_DATE, le=MAX_DATE, description="Last local day, inclusive. The range is widened to whole buckets.",
                              examples=["2025-12-31"])]
+TopEndQ = Annotated[date, Query(ge=MIN_DATE, le=MAX_DATE, description="Last local day, inclusive: the total covers "
+                                 "the local days start..end exactly.", examples=["2025-12-31"])]
 DistrictQ = Annotated[list[str] | None, Query(description="District code(s); repeat for several.",
                                               examples=[["150304"]])]
 ParkQ = Annotated[list[str] | None, Query(description="Park code(s).", examples=[["WD"]])]
@@ -102,6 +104,19 @@ def _labels(session: Session, group_by: str, keys: list[str]
     return {}, {}
 
 
+def _single_label(session: Session, kind: str, q: service.SeriesQuery, groups: list[str]
+                  ) -> tuple[dict[str, tuple[str | None, str | None]], dict[str, str]]:
+    """Not grouped: the key and name of the one district, park or enterprise the figure is
+    for (none for the city or several places)."""
+    ids = {"district": q.district_ids, "park": q.park_ids, "enterprise": q.enterprise_ids}.get(kind)
+    if not ids or len(ids) != 1:
+        return {}, {}
+    names, keys = _labels(session, kind, [str(ids[0])])
+    one = str(ids[0])
+    return ({g: names[one] for g in groups if one in names},
+            {g: keys.get(one, one) for g in groups})
+
+
 def _point_out(p: service.Point, bucket: Bucket, tz: str) -> PointOut:
     m = p.math
     if isinstance(p.key, datetime):
@@ -121,7 +136,7 @@ def _point_out(p: service.Point, bucket: Bucket, tz: str) -> PointOut:
         ytd=m.ytd, ytd_yoy_pct=m.ytd_yoy_pct, share_pct=m.share_pct,
         contribution_pp=m.contribution_pp, ytd_contribution_pp=m.ytd_contribution_pp,
         last_year_value=m.last_year_value, last_year_ytd=m.last_year_ytd,
-        combined_months=p.combined_months, n_series=p.n_series)
+        combined_months=p.combined_months, n_series=p.n_series, partial=p.through is not None, through=p.through)
 
 
 @router.get("/series", response_model=SeriesOut, summary="An indicator at any level, bucketed, with 同比/环比/累计",
@@ -155,7 +170,10 @@ def get_series(
     their day. A place reported directly (e.g. grid load per district) uses its own series,
     else the sum of its children (see `source`). Month, quarter and year views read monthly
     rollups only. A monthly series with no January but a February value is treated as a
-    January–February total (`combined_months`).
+    January–February total (`combined_months`). The week/month/quarter/year containing today
+    (Asia/Shanghai), while its data run through an earlier day than its end, has `partial:
+    true` and `through`, and its 同比/环比/累计同比 compare the same span (同期). Comparisons
+    whose base starts before the indicator's data do are null.
 
     Example: `GET /api/v1/series?indicator=econ.value_added&district=150304&bucket=month&start=2025-01-01&end=2025-12-31`
     """
@@ -170,7 +188,10 @@ def get_series(
     res = service.series(session, q, tz)
     kind = group_by.value if group_by != GroupByParam.none else (
         "enterprise" if q.enterprise_ids else "park" if q.park_ids else "district" if q.district_ids else "city")
-    names, keys = _labels(session, group_by.value, [g.group for g in res.groups])
+    if group_by == GroupByParam.none:
+        names, keys = _single_label(session, kind, q, [g.group for g in res.groups])
+    else:
+        names, keys = _labels(session, group_by.value, [g.group for g in res.groups])
     groups = [GroupOut(key=keys.get(g.group, g.group), kind=kind, name_zh=names.get(g.group, (None, None))[0],
                        name_en=names.get(g.group, (None, None))[1],
                        points=[_point_out(p, res.bucket, tz) for p in g.points]) for g in res.groups]
@@ -191,10 +212,10 @@ def get_series(
             responses={**TABLE_RESPONSES, **problems.responses(401, 403, 404, 422)})
 def top(
     request: Request, principal: Reader, session: SessionDep,
-    indicator: IndicatorQ, start: StartQ, end: EndQ,
+    indicator: IndicatorQ, start: StartQ, end: TopEndQ,
     by: Annotated[TopBy, Query(description="value; change (against the same period last year); change_pct.")]
     = TopBy.value,
-    n: Annotated[int, Query(ge=1, le=500)] = 10,
+    n: Annotated[int, Query(ge=1, le=500, description="How many enterprises to list (1–500).")] = 10,
     order: Annotated[str, Query(pattern="^(desc|asc)$", description="desc: largest first (asc: the biggest "
                                                                     "falls first with by=change).")] = "desc",
     district: DistrictQ = None, park: ParkQ = None, industry: IndustryQ = None, above_scale: AboveQ = None,

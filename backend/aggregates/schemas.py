@@ -42,8 +42,11 @@ class PointOut(BaseModel):
     start: date | datetime = Field(description="First local day (or hour) of the bucket.")
     end: date | datetime = Field(description="Last local day of the bucket (inclusive), or the hour's end.")
     value: float | None = Field(description="The bucket's value in the indicator's unit.")
-    yoy_pct: float | None = Field(description="同比: growth against the same period last year, %.")
-    pop_pct: float | None = Field(description="环比: growth against the previous bucket, %.")
+    yoy_pct: float | None = Field(description="同比: growth against the same period last year, % (a bucket not "
+                                              "complete yet: the same span, 同期, see `partial`). Null when the "
+                                              "base starts before the indicator's data do.")
+    pop_pct: float | None = Field(description="环比: growth against the previous bucket, % (a bucket not complete "
+                                              "yet: the same span of the previous bucket).")
     ytd: float | None = Field(description="累计: total from 1 January through this bucket (indicators summed "
                                           "over time; day, month, quarter and year buckets).")
     ytd_yoy_pct: float | None = Field(description="累计同比: year-to-date growth against last year's same "
@@ -56,14 +59,26 @@ class PointOut(BaseModel):
     last_year_value: float | None = Field(description="The base of 同比 (同口径 base with basis=same).")
     last_year_ytd: float | None
     combined_months: bool = Field(description="True for a February point that covers January–February (1–2月).")
+    partial: bool = Field(False, description="True for the week, month, quarter or year that contains today "
+                                             "(Asia/Shanghai) while its data run through an earlier day than its "
+                                             "end: its value runs through `through` and 同比/环比/累计同比 compare "
+                                             "the same span (1–27 Nov against 1–27 Nov last year and 1–27 Oct); "
+                                             "label it, e.g. “11月(截至27日)”.")
+    through: date | None = Field(None, description="With `partial`: the last local day the data cover (the day "
+                                                   "of the bucket's latest observation, for monthly data the end "
+                                                   "of its month).", examples=["2026-11-27"])
     n_series: int = Field(description="How many series contributed.")
 
 
 class GroupOut(BaseModel):
-    key: str = Field(description="District or park code, industry group, enterprise id; empty when not grouped.",
+    key: str = Field(description="District or park code, industry group, enterprise id; when not grouped, the "
+                                 "code of the one district or park (or id of the one enterprise) the figure is for, else "
+                                 "empty (the city, or several places).",
                      examples=["150304"])
     kind: str = Field(examples=["district"])
-    name_zh: str | None = Field(examples=["乌达区"])
+    name_zh: str | None = Field(description="Name of the group; not grouped: of the one district, park or "
+                                            "enterprise the figure is for (null for the city or several places).",
+                                examples=["乌达区"])
     name_en: str | None
     points: list[PointOut]
 

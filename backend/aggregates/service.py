@@ -38,6 +38,9 @@ from backend.aggregates.periods import (
     add_months,
     bucket_start,
     growth_pct,
+    partial_span_last_year,
+    partial_span_previous,
+    period_end,
     same_period_last_year,
     shift_year,
     widen,
@@ -73,6 +76,18 @@ class Point:
     combined_months: bool
     n_series: int
     math: PointMath
+    through: date | None = None  # a bucket not complete yet: its data run through this day
+
+
+@dataclass(frozen=True)
+class PartialBase:
+    """The bases of the one bucket that is not complete yet (`key`, data through `through`):
+    the same span last year (同期) and of the previous bucket, per group (None: not fetched)."""
+
+    key: date
+    through: date
+    last_year: dict[str, float] | None
+    previous: dict[str, float] | None
 
 
 @dataclass
@@ -99,6 +114,7 @@ class Fetched:
     combined_years: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     n: dict[str, dict[Key, int]] = field(default_factory=lambda: defaultdict(dict))
     combined_keys: dict[str, set[Key]] = field(default_factory=lambda: defaultdict(set))  # buckets behind the years
+    last_at: dict[Key, datetime] = field(default_factory=dict)  # latest observation per bucket, over the groups
 
 
 def indicator_or_404(session: Session, code: str) -> Indicator:
@@ -184,6 +200,7 @@ def fetch(session: Session, ind: Indicator, sel: Selection, bucket: Bucket | Non
         num: dict[tuple[str, Key], float] = defaultdict(float)
         den: dict[tuple[str, Key], float] = defaultdict(float)
         for c in vs:
+            _note_last(out, c)
             w = wmap.get((c.group, c.key))
             if w:
                 g = c.group if per_enterprise else c.group.rsplit("|", 1)[0]
@@ -196,10 +213,16 @@ def fetch(session: Session, ind: Indicator, sel: Selection, bucket: Bucket | Non
     for c in repo.cells(session, sel, path, bucket, a, b, ta, tb, tz, per_enterprise=per_enterprise):
         out.values[c.group][c.key] = c.value
         out.n[c.group][c.key] = c.n_series
+        _note_last(out, c)
         if c.jan_feb_combined and isinstance(c.key, date):
             out.combined_years[c.group].add(c.key.year)
             out.combined_keys[c.group].add(c.key)
     return out
+
+
+def _note_last(out: Fetched, c: repo.Cell) -> None:
+    if c.last_at is not None and (c.key not in out.last_at or c.last_at > out.last_at[c.key]):
+        out.last_at[c.key] = c.last_at
 
 
 def _local_day(k: Key) -> date:
@@ -221,6 +244,7 @@ def _within(f: Fetched, a: date, b: date) -> Fetched:
         if keep:
             out.combined_keys[g] = keep
             out.combined_years[g] = {k.year for k in keep}
+    out.last_at = {k: t for k, t in f.last_at.items() if a <= _local_day(k) < b}
     return out
 
 
@@ -272,14 +296,99 @@ def _year_back(d: date, bucket: Bucket) -> date:
     return shift_year(d, -1) or d - timedelta(days=365)
 
 
-def series(session: Session, q: SeriesQuery, tz: str = "Asia/Shanghai") -> SeriesResult:
+def partial_bucket(ind: Indicator, cur: Fetched, bucket: Bucket, a: date, b: date, today: date, tz: str
+                   ) -> tuple[date, date] | None:
+    """The bucket not complete yet and the last day its data cover: the week, month, quarter
+    or year that contains today (Asia/Shanghai), when its data run through a day before its
+    end. The data run through the local day of its latest observation (a monthly value: the
+    end of its month), so that the bucket's value and its bases cover the same days. Day and
+    hour buckets are never partial (see docs/api.md)."""
+    if bucket in (Bucket.hour, Bucket.day):
+        return None
+    k = bucket_start(today, bucket)
+    last = cur.last_at.get(k)
+    if not a <= k < b or last is None:
+        return None
+    through = last.astimezone(ZoneInfo(tz)).date()
+    if ind.frequency == "month":
+        through = period_end(through.replace(day=1), Bucket.month)
+    return (k, through) if through < period_end(k, bucket) else None
+
+
+def base_starts_in(bucket: Bucket, a: date, b: date, lo: date, hi: date, ytd: bool) -> bool:
+    """Whether a comparison of the buckets of [a, b) has a base that starts in [lo, hi): last
+    year's bucket, the previous bucket, or (year-to-date) 1 January last year."""
+    ranges = [(_year_back(a, bucket), _year_back(b, bucket)),
+              (bucket_start(a - timedelta(days=1), bucket) if bucket != Bucket.hour else a - timedelta(days=1), b)]
+    for ra, rb in ranges:
+        s, e = max(ra, lo), min(rb, hi)
+        if s < e and bucket_start(e - timedelta(days=1), bucket if bucket != Bucket.hour else Bucket.day) >= s:
+            return True
+    return ytd and any(lo <= date(y, 1, 1) < hi for y in range(a.year - 1, (b - timedelta(days=1)).year))
+
+
+def first_day(session: Session, ctx: repo.Context, bucket: Bucket, a: date, b: date, ytd: bool
+              ) -> tuple[date, str] | None:
+    """The indicator's first day with data as precisely as the comparisons of [a, b) need it
+    (a base starts before the data exactly when it starts before this day), and how to say
+    when the data start. The first month with data (from the context query) decides, except
+    for a base starting in that month, for which the day is read."""
+    fm = ctx.first_month
+    if fm is None:
+        return None
+    nm = add_months(fm, 1)
+    if not base_starts_in(bucket, a, b, fm, nm, ytd):
+        return fm, f"in {fm:%Y-%m}"
+    if bucket in MONTH_BUCKETS:
+        # Bases start on a 1st: all that matters is whether the data start on the 1st (one probe
+        # that stops at the first series with data that day); if not, the first base after them
+        # starts on the next 1st.
+        if repo.has_data_on(session, ctx.indicator.code, fm):
+            return fm, f"on {fm}"
+        return nm, f"after {fm} (within {fm:%Y-%m})"
+    day = repo.first_day(session, ctx.indicator.code, fm, nm) or fm
+    return day, f"on {day}"
+
+
+def _partial_bases(session: Session, ind: Indicator, sel: Selection, bucket: Bucket, key: date, through: date,
+                   tz: str, yoy: bool, pop: bool, cur: Fetched, prev: Fetched, data_start: date | None
+                   ) -> PartialBase:
+    """Totals (or means, last values) per group over the same span last year and of the
+    previous bucket: one or two reads of a month or less of daily rollups (a whole year's
+    span for a year bucket, whose two bases are the same span). A span is not read when its
+    whole bucket (in `prev` or `cur`) has no data or when it starts before the data do."""
+    ly_span = partial_span_last_year(key, through, bucket)
+    prev_span = partial_span_previous(key, through, bucket)
+    ly_key = same_period_last_year(key, bucket)
+    prev_key = compute.previous_key(key, bucket)
+
+    def needed(span: tuple[date, date], whole: Fetched, k: Key | None) -> bool:
+        return ((data_start is None or span[0] >= data_start)
+                and any(k in vals for vals in whole.values.values()))
+
+    spans = {sp for sp, want in ((ly_span, yoy and needed(ly_span, prev, ly_key)),
+                                 (prev_span, pop and needed(prev_span, cur, prev_key))) if want}
+    got: dict[tuple[date, date], dict[str, float]] = {}
+    for sa, sb in spans:
+        f = fetch(session, ind, sel, None, sa, sb, tz)
+        got[(sa, sb)] = {g: v for g, vals in f.values.items() for v in vals.values()}
+    return PartialBase(key, through, got.get(ly_span, {}) if yoy else None,
+                       got.get(prev_span, {}) if pop else None)
+
+
+def series(session: Session, q: SeriesQuery, tz: str = "Asia/Shanghai", today: date | None = None) -> SeriesResult:
     """Bucketed values of an indicator for a place (or places side by side), with 同比, 环比,
-    累计, 累计同比, share of the parent and contribution to the parent's growth."""
+    累计, 累计同比, share of the parent and contribution to the parent's growth.
+
+    The bucket not complete yet (see `partial_bucket`; `today` defaults to the current local
+    day) is compared with the same span (同期) last year and of the previous bucket. A comparison whose base starts before the
+    indicator's first day with data is not given (its base is incomplete)."""
     ctx = context_or_404(session, q.indicator)
     ind = ctx.indicator
     _check(ind, q)
     bucket = q.bucket
     a, b = widen(q.start, q.end, bucket)
+    today = today or datetime.now(ZoneInfo(tz)).date()
     sums = ind.agg_time == "sum" and ind.agg_entities in ("sum",)
     want_ytd = "ytd" in q.figures and sums and bucket not in (Bucket.hour, Bucket.week)
     want_yoy = "yoy" in q.figures or "contribution" in q.figures
@@ -321,14 +430,27 @@ def series(session: Session, q: SeriesQuery, tz: str = "Asia/Shanghai") -> Serie
         same_base, same_base_ytd = _same_basis(session, ind, sel, bucket, fa, b, tz,
                                                want_ytd and bucket in MONTH_BUCKETS, cur.combined_years)
 
+    start_known = first_day(session, ctx, bucket, a, b, want_ytd)
+    data_start = start_known[0] if start_known else None
+    partial: PartialBase | None = None
+    found = partial_bucket(ind, cur, bucket, a, b, today, tz)
+    pkey, through = found if found is not None else (None, None)
+    if pkey is not None and through is not None:
+        partial = _partial_bases(session, ind, sel, bucket, pkey, through, tz, want_yoy and q.basis != "same",
+                                 "pop" in q.figures, cur, prev, data_start)
+
     parent_series: GroupSeries | None = None
     parent_points: dict[Key, PointMath] = {}
     if grouped and ({"share", "contribution"} & q.figures):
         psel, _ = make_selection(ctx, replace(q, group_by="none"), "none")
         pq = replace(q, group_by="none", figures=frozenset({"yoy", "ytd"}))
         pcur, pprev = fetch_with_last_year(session, ind, psel, bucket, fa, b, tz, True)
+        ppartial = (_partial_bases(session, ind, psel, bucket, pkey, through, tz, q.basis != "same", False,
+                                   pcur, pprev, data_start)
+                    if pkey is not None and through is not None else None)
         parent_series = _group_points("", pcur, pprev, prefix_cur={}, prefix_prev={}, bucket=bucket, a=a, b=b,
-                                      want_ytd=want_ytd and bucket in MONTH_BUCKETS, sums=sums, q=pq)
+                                      want_ytd=want_ytd and bucket in MONTH_BUCKETS, sums=sums, q=pq,
+                                      partial=ppartial, first_day=data_start)
         parent_points = {p.key: p.math for p in parent_series.points}
 
     groups = sorted(set(cur.values) | (set(prev.values) if grouped else set()))
@@ -338,7 +460,8 @@ def series(session: Session, q: SeriesQuery, tz: str = "Asia/Shanghai") -> Serie
     for g in groups:
         gs = _group_points(g, cur, prev, prefix_cur.get(g, {}), prefix_prev.get(g, {}), bucket, a, b, want_ytd,
                            sums, q, same_base.get(g, {}) if same_base is not None else None,
-                           same_base_ytd.get(g, {}) if same_base_ytd is not None else None)
+                           same_base_ytd.get(g, {}) if same_base_ytd is not None else None,
+                           partial=partial, first_day=data_start)
         for p in gs.points:
             if p.key in parent_points:
                 compute.add_parent_math(p.math, parent_points[p.key])
@@ -347,14 +470,21 @@ def series(session: Session, q: SeriesQuery, tz: str = "Asia/Shanghai") -> Serie
     if any(p.combined_months for gs in out for p in gs.points):
         notes.append("February points marked combined_months cover January–February (1–2月): January was not "
                      "reported separately.")
+    if partial is not None and any(p.through is not None for gs in out for p in gs.points):
+        notes.append(f"The {bucket.value} starting {pkey} is not complete (data through {through}): its 同比 and "
+                     "环比 compare the same span (同期)" + (" (同比 not given with basis=same)." if q.basis == "same"
+                                                          else "."))
+    if start_known is not None and data_start is not None and data_start > date(a.year - 1, 1, 1):
+        notes.append(f"Data start {start_known[1]}: 同比, 环比 and 累计同比 whose base period starts earlier are not "
+                     "given (their base is incomplete).")
     return SeriesResult(indicator=ind, bucket=bucket, start=a, end=b, source=source, groups=out,
                         parent=parent_series, notes=notes)
 
 
 def _group_points(g: str, cur: Fetched, prev: Fetched, prefix_cur: dict[int, float], prefix_prev: dict[int, float],
                   bucket: Bucket, a: date, b: date, want_ytd: bool, sums: bool, q: SeriesQuery,
-                  same_base: dict[Key, float] | None = None, same_base_ytd: dict[Key, float] | None = None
-                  ) -> GroupSeries:
+                  same_base: dict[Key, float] | None = None, same_base_ytd: dict[Key, float] | None = None,
+                  partial: PartialBase | None = None, first_day: date | None = None) -> GroupSeries:
     values: dict[Key, float] = dict(cur.values.get(g, {}))
     last_year: dict[Key, float] = dict(prev.values.get(g, {}))
     covered: set[Key] = set()
@@ -380,15 +510,50 @@ def _group_points(g: str, cur: Fetched, prev: Fetched, prefix_cur: dict[int, flo
         kd = k.date() if isinstance(k, datetime) else k
         if kd < a or kd >= b:
             continue
-        pm = compute.point_math(k, bucket, values, last_year if "yoy" in q.figures or "contribution" in q.figures
-                                else {}, ytd, ly_ytd, no_pop if "pop" in q.figures else set(values), no_yoy)
+        want_ly = "yoy" in q.figures or "contribution" in q.figures
+        through = None
+        if partial is not None and k == partial.key:
+            through = partial.through
+            pm = _partial_math(g, k, bucket, values, last_year, ytd, ly_ytd, partial, q.basis == "same",
+                               no_pop if "pop" in q.figures else set(values), no_yoy)
+        else:
+            pm = compute.point_math(k, bucket, values, last_year if want_ly else {}, ytd, ly_ytd,
+                                    no_pop if "pop" in q.figures else set(values), no_yoy)
+        if first_day is not None:
+            compute.drop_incomplete_bases(pm, k, bucket, first_day)
         if "pop" not in q.figures:
             pm.pop_pct = None
         if "yoy" not in q.figures:
             pm.yoy_pct = None
             pm.ytd_yoy_pct = None
-        points.append(Point(k, k in covered, cur.n.get(g, {}).get(k, 0), pm))
+        points.append(Point(k, k in covered, cur.n.get(g, {}).get(k, 0), pm, through))
     return GroupSeries(g, points)
+
+
+def _partial_math(g: str, k: Key, bucket: Bucket, values: dict[Key, float], last_year: dict[Key, float],
+                  ytd: dict[Key, float] | None, ly_ytd: dict[Key, float] | None, partial: PartialBase,
+                  same_basis: bool, no_pop: set[Key], no_yoy: set[Key]) -> PointMath:
+    """The figures of the bucket not complete yet, against the same spans (同期): last year's
+    value and 累计 through the same day, the previous bucket through the same day. With
+    basis=same (a re-based base per enterprise) its 同比 is not given."""
+    assert isinstance(k, date)
+    here: dict[Key, float] = {k: values[k]}
+    if partial.previous is not None and g in partial.previous:
+        here[compute.previous_key(k, bucket)] = partial.previous[g]
+    base_key = same_period_last_year(k, bucket)
+    ly_here: dict[Key, float] = {}
+    ly_ytd_here: dict[Key, float] | None = None
+    if base_key is not None and not same_basis and partial.last_year is not None:
+        span = partial.last_year.get(g)
+        if span is not None:
+            ly_here[base_key] = span
+        if ytd is not None and ly_ytd is not None:
+            # last year's 累计 through the same day: its buckets before base_key (whole), plus the span
+            before = [v for x, v in last_year.items()
+                      if isinstance(x, date) and x.year == base_key.year and x < base_key]
+            parts = before + ([span] if span is not None else [])
+            ly_ytd_here = {base_key: sum(parts)} if parts else {}
+    return compute.point_math(k, bucket, here, ly_here, ytd, ly_ytd_here, no_pop, no_yoy)
 
 
 def _same_basis(session: Session, ind: Indicator, sel: Selection, bucket: Bucket, fa: date, b: date, tz: str,

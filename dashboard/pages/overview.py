@@ -137,7 +137,8 @@ def _kpi_card(fam: str, ind: Any, daily: Any, monthly: Any, r: views.Refs, lang:
             return html.Div(className="kpi-block", children=[html.Div(label, className="kpi-label"),
                                                              html.Div(fmt.DASH, className="kpi-value")])
         return html.Div(className="kpi-block", children=[
-            html.Div(f"{label} {last['label']}", className="kpi-label"),
+            html.Div(f"{label} {last['label']}{views.through_suffix(last.get('through'), lang)}",
+                     className="kpi-label"),
             html.Div(fmt.number(last["value"], lang, unit), className="kpi-value"),
             html.Div([ui.growth_span(last["yoy_pct"], t("kpi.yoy", lang), gd),
                       ui.growth_span(last["pop_pct"], t("kpi.pop", lang), gd)], className="kpi-growth"),

@@ -44,3 +44,20 @@ def test_contributions_of_children_add_up_to_the_parents_growth():
     assert [c.contribution_pp for c in children] == [10.0, -5.0]
     assert sum(c.contribution_pp or 0 for c in children) == parent.yoy_pct
     assert [round(c.share_pct or 0, 6) for c in children] == [round(60 / 105 * 100, 6), round(45 / 105 * 100, 6)]
+
+
+def test_partial_bucket_spans_run_through_the_same_day_last_year_and_in_the_previous_bucket():
+    from backend.aggregates.periods import partial_span_last_year, partial_span_previous
+    nov, t = date(2026, 11, 1), date(2026, 11, 27)
+    assert partial_span_last_year(nov, t, Bucket.month) == (date(2025, 11, 1), date(2025, 11, 28))
+    assert partial_span_previous(nov, t, Bucket.month) == (date(2026, 10, 1), date(2026, 10, 28))
+    assert partial_span_previous(date(2026, 3, 1), date(2026, 3, 30), Bucket.month) == (date(2026, 2, 1),
+                                                                                       date(2026, 3, 1))
+    assert partial_span_previous(date(2026, 10, 1), t, Bucket.quarter) == (date(2026, 7, 1), date(2026, 8, 28))
+    assert partial_span_last_year(date(2026, 1, 1), t, Bucket.year) == (date(2025, 1, 1), date(2025, 11, 28))
+    assert partial_span_previous(date(2026, 1, 1), t, Bucket.year) == (date(2025, 1, 1), date(2025, 11, 28))
+    assert partial_span_last_year(date(2028, 2, 1), date(2028, 2, 29), Bucket.month) == (date(2027, 2, 1),
+                                                                                        date(2027, 3, 1))
+    mon = date(2026, 11, 23)
+    assert partial_span_last_year(mon, date(2026, 11, 25), Bucket.week) == (date(2025, 11, 24), date(2025, 11, 27))
+    assert partial_span_previous(mon, date(2026, 11, 25), Bucket.week) == (date(2026, 11, 16), date(2026, 11, 19))
