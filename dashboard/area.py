@@ -4,7 +4,7 @@ rankings. Clicking a point of a trend chart drills down to the enterprises behin
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import dash
@@ -17,6 +17,13 @@ from dashboard import format as fmt
 from dashboard.client import ApiError, gather
 from dashboard.i18n import name, t
 from dashboard.state import ViewState
+
+
+def complete_days_end(end: date, gran: str, today: date) -> date:
+    """Day charts end with the last complete day: today's bar, a few hours into the day, would
+    read as a collapse (the Overview's day cards do the same). Other granularities keep their
+    end: the API flags an unfinished week/month/quarter/year and compares it with the same span."""
+    return min(end, today - timedelta(days=1)) if gran == "day" else end
 
 
 def effective_gran(state: ViewState) -> str:
@@ -54,6 +61,7 @@ def layout(level: str, path: str, kwargs: dict[str, Any]) -> html.Div:
     today = fmt.now_local().date()
     start, end = state.span(today)
     gran = effective_gran(state)
+    end = complete_days_end(end, gran, today)
     focus = state.indicator or views.HEADLINE["power"]
     api = context.api()
     where: dict[str, Any] = {"district": code} if level == "district" else {"park": code}

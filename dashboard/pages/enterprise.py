@@ -12,7 +12,7 @@ from dash import dcc, html
 from dashboard import components as ui
 from dashboard import context, figures, views
 from dashboard import format as fmt
-from dashboard.area import effective_gran
+from dashboard.area import complete_days_end, effective_gran
 from dashboard.client import ApiError, Completeness, gather
 from dashboard.i18n import name, t
 from dashboard.state import ViewState
@@ -37,6 +37,7 @@ def layout(enterprise_id: str = "", **kwargs: Any) -> html.Div:
     today = fmt.now_local().date()
     start, end = state.span(today)
     gran = effective_gran(state)
+    end = complete_days_end(end, gran, today)
     calls: dict[str, Any] = {"ent": lambda: api.enterprise(eid)}
     for _fam, ind in r.headline():
         calls["s:" + ind.code] = lambda c=ind.code: api.series(c, bucket=gran, start=start, end=end, enterprise=eid,

@@ -62,7 +62,7 @@ def _served(world: World, s: SeriesDef, t: int, now: int) -> list[float]:
     (a duplicate delivery)."""
     if world.available_at(s, t) > now:
         return []
-    v = world.observed(s, t)
+    v = world.observed(s, t, now)
     if v is None:
         return []
     return [v, v] if world.duplicated(s, t) else [v]
@@ -116,7 +116,7 @@ def _daily_value(world: World, s: SeriesDef, day: int, now: int, running: bool) 
     hours = min((now - t) // 3600, 23)
     if hours < 1:
         return []
-    v = world.observed(s, t)
+    v = world.observed(s, t, now)
     if v is None:
         return []
     part = v * hours / 24.0

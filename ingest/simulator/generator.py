@@ -71,6 +71,10 @@ UNIT_MIXUP = {"power.consumption": 1000.0, "coal.raw_output": 10000.0, "coal.was
               "rail.tonnage_coke": 1000.0, "rail.tonnage_other": 1000.0, "coal.rail_in": 1000.0,
               "coal.rail_out": 1000.0}
 
+# An upstream corrects a unit mix-up a day after it ends (the metering company rescales the
+# meter's readings, the mine's clerk re-enters the figure); until then it serves it wrong.
+UNIT_FIX_S = 86400
+
 PRODUCTION_KINDS = ("shutdown", "level_shift", "slow_decline")
 DATA_KINDS = ("spike", "stuck_meter", "missing_reports", "late_data", "duplicate_deliveries", "unit_mixup")
 # Kinds a detector is expected to find in the values; the others are delivery problems.
@@ -375,9 +379,11 @@ class World:
                     f *= inc.factor
         return f
 
-    def observed(self, s: SeriesDef, t: int) -> float | None:
+    def observed(self, s: SeriesDef, t: int, now: int | None = None) -> float | None:
         """What the upstream reports for slot `t`, in the indicator's unit: the true value with
-        data incidents applied. None when the report is missing."""
+        data incidents applied. None when the report is missing. With `now`, a unit mix-up that
+        ended at least `UNIT_FIX_S` before `now` has been corrected upstream (served right, as a
+        revision of what was served wrong before); without it, as it was first served."""
         incs = [i for i in series_incidents(self.seed, s, epoch_of(t)) if i.covers(t)]
         value: float | None = None
         for inc in incs:
@@ -388,6 +394,8 @@ class World:
         if value is None:
             value = self.true_value(s, t)
         for inc in incs:
+            if inc.kind == "unit_mixup" and now is not None and now >= inc.end + UNIT_FIX_S:
+                continue
             if inc.kind in ("spike", "unit_mixup"):
                 value *= inc.factor
         return value

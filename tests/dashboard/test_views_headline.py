@@ -20,3 +20,15 @@ def test_a_park_shows_coal_by_what_its_siding_brings_in_and_the_other_families_a
     assert {f: c for f, c in park.items() if f != "coal"} == {f: c for f, c in city.items() if f != "coal"}
     assert dict((f, i.code) for f, i in r.headline("district")) == city
     assert list(park) == ["coal", "power", "oil", "gas", "transport"]
+
+
+def test_day_charts_end_with_the_last_complete_day_and_other_granularities_keep_their_end() -> None:
+    from datetime import date
+
+    from dashboard.area import complete_days_end
+
+    today = date(2026, 11, 28)
+    assert complete_days_end(today, "day", today) == date(2026, 11, 27)
+    assert complete_days_end(date(2026, 11, 20), "day", today) == date(2026, 11, 20)  # a past range: as asked
+    assert complete_days_end(today, "month", today) == today
+    assert complete_days_end(today, "hour", today) == today

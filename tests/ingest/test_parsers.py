@@ -216,3 +216,6 @@ def test_incidents_cover_every_kind_and_show_in_the_served_values() -> None:
     mixup = next(i for i in incidents if i.kind == "unit_mixup")
     s = w.by_key[mixup.series_key]
     assert w.observed(s, mixup.start) == pytest.approx(w.true_value(s, mixup.start) * mixup.factor)
+    # served wrong while it lasts and the day after; corrected upstream from then on
+    assert w.observed(s, mixup.start, now=mixup.end + 3600) == pytest.approx(w.observed(s, mixup.start))
+    assert w.observed(s, mixup.start, now=mixup.end + 86400) == pytest.approx(w.true_value(s, mixup.start))
