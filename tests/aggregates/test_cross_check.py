@@ -12,18 +12,10 @@ from sqlalchemy.orm import Session
 from backend.aggregates import service
 from backend.aggregates.periods import Bucket
 from tests.aggregates import world as w
+from tests.aggregates.world import approx as _approx
+from tests.aggregates.world import growth as _growth
 
 REL = 1e-9
-
-
-def _growth(v: float | None, base: float | None) -> float | None:
-    if v is None or base is None or base == 0:
-        return None
-    return (v - base) / abs(base) * 100
-
-
-def _approx(x: float | None) -> object:
-    return None if x is None else pytest.approx(x, rel=REL, abs=1e-9)
 
 
 @pytest.fixture()

@@ -16,22 +16,13 @@ from sqlalchemy.orm import Session
 from backend.aggregates import service
 from backend.aggregates.periods import Bucket
 from tests.aggregates import world as w
+from tests.aggregates.world import approx as _approx
+from tests.aggregates.world import growth as _growth
 from tests.api.support import ADMIN, auth
 
-REL = 1e-9
 FIRST, THROUGH = date(2023, 11, 1), date(2025, 11, 27)  # daily data: a Thursday, 27 days into November
 TODAY = date(2025, 11, 28)  # in Asia/Shanghai: today's values are not in yet
 LATE_FIRST = date(2024, 10, 10)  # a second dataset that starts mid-month
-
-
-def _approx(x: float | None) -> object:
-    return None if x is None else pytest.approx(x, rel=REL, abs=1e-9)
-
-
-def _growth(v: float | None, base: float | None) -> float | None:
-    if v is None or base is None or base == 0:
-        return None
-    return (v - base) / abs(base) * 100
 
 
 def _total(df: pd.DataFrame, a: date, b_inclusive: date) -> float:

@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -128,3 +129,16 @@ def raw_frame(session: Session, indicator: str, table: str = "period_observation
     df["month"] = df["day"].map(lambda d: d.replace(day=1))
     df["year"] = df["day"].map(lambda d: d.year)
     return df
+
+
+def growth(v: float | None, base: float | None) -> float | None:
+    """Growth in % of v over base, as the API computes 同比/环比 (None without a usable base)."""
+    if v is None or base is None or base == 0:
+        return None
+    return (v - base) / abs(base) * 100
+
+
+def approx(x: float | None, rel: float = 1e-9) -> object:
+    """What an API figure must equal: x to `rel`, or None."""
+    return None if x is None else pytest.approx(x, rel=rel, abs=1e-9)
+
