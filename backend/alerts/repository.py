@@ -373,6 +373,19 @@ def names(session: Session) -> tuple[dict[int, tuple[str, str]], dict[int, tuple
     return d, p
 
 
+def values_at(session: Session, series_ids: Sequence[int], times: Sequence[datetime]
+              ) -> list[tuple[int, datetime, float]]:
+    """The stored values of (series_ids[i], times[i]) pairs, from either observation table."""
+    out: list[tuple[int, datetime, float]] = []
+    for table in ("observation", "period_observation"):
+        rows = session.execute(text(f"""
+            SELECT o.series_id, o.time, o.value
+            FROM {table} o JOIN unnest(CAST(:ids AS int[]), CAST(:times AS timestamptz[])) AS w(id, t)
+                 ON o.series_id = w.id AND o.time = w.t"""), {"ids": list(series_ids), "times": list(times)})
+        out += [(int(sid), at, float(v)) for sid, at, v in rows]
+    return out
+
+
 def silent_series(session: Session, now: datetime, oldest: datetime) -> list[tuple[int, datetime, str]]:
     """Sub-daily series that have reported before (last point after ``oldest``) and have no
     active alert: (series_id, last point time, frequency). The last point is the last one
