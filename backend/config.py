@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # Where the dashboard reaches the REST API; empty: http://{api_host}:{api_port}.
     api_url: str = ""
     dashboard_refresh_s: int = 60  # the Overview refreshes itself this often
+    # Computed /series and /series/top answers kept per API process while their data is
+    # unchanged (backend/aggregates/cache.py); 0 turns the cache off.
+    answer_cache_mb: int = Field(default=64, ge=0)
     dashboard_cycle_s: int = 30  # the wall screen (大屏) moves to its next page this often
 
     # Raw high-frequency observations (15 min, hourly) older than this are dropped by

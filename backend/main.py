@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from backend.aggregates.cache import AnswerCache
 from backend.alerts.router import router as alerts_router
 from backend.api import problems
 from backend.api.router import API_PREFIX, build_api_router
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
+        app.state.answer_cache = AnswerCache(settings.answer_cache_mb * 2**20)
         app.state.migration_heads = head_revisions(url)
         try:
             with app.state.session_factory() as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from backend.aggregates import models as aggregates_models
 from backend.alerts import models as alerts_models
 from backend.auth import models as auth_models
 from backend.catalogue import models as catalogue_models
@@ -18,5 +19,5 @@ from backend.targets import models as targets_models
 
 metadata = Base.metadata
 
-__all__ = ["alerts_models", "notifications_models", "auth_models", "leading_index_models", "targets_models", "catalogue_models", "health_models", "ingestion_models", "metadata", "observations_models", "registry_models", "reporting_models",
+__all__ = ["aggregates_models", "alerts_models", "notifications_models", "auth_models", "leading_index_models", "targets_models", "catalogue_models", "health_models", "ingestion_models", "metadata", "observations_models", "registry_models", "reporting_models",
            "statistics_models"]

@@ -13,7 +13,11 @@ Python per row), builds the rollups with one set-based statement each, starts th
 (uvicorn, one worker) and measures, in the same run:
 
 * p50 / p95 of each call through the API (HTTP, keep-alive, an API key), with its default
-  figures (value, 同比, 环比, 累计, 累计同比) and with values only (`figures=`);
+  figures (value, 同比, 环比, 累计, 累计同比) and with values only (`figures=`), on two API
+  processes side by side: one as deployed (the answer cache on: a question asked again while
+  its data is unchanged is served from the cache, see backend/aggregates/cache.py) and one
+  with the cache off (`YUNJIAN_ANSWER_CACHE_MB=0`: every call computes its answer), which is
+  also what the first call after new data costs;
 * the same answers by hand-written SQL on the rollups: values only, and the same figures in one
   pass over this year and last (window sums), called in turn with the API calls so that both
   see the same load (the API's own overhead is API / this, like for like);
@@ -215,7 +219,7 @@ def main() -> None:
         with admin(srv).connect() as c:
             c.execute(text(f'CREATE DATABASE "{name}"'))
     url = srv.set(database=name).render_as_string(hide_password=False)
-    proc: subprocess.Popen[bytes] | None = None
+    procs: list[subprocess.Popen[bytes]] = []
     try:
         if args.reuse:
             build_t = built_shape(srv, name, shape)
@@ -232,33 +236,40 @@ def main() -> None:
                 c.execute(text(f"COMMENT ON DATABASE \"{name}\" IS '{meta}'"))
             if args.build_only:
                 return
-        port = free_port()
-        env = {**os.environ, "DATABASE_URL": url}
-        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "backend.main:create_app", "--factory", "--port",
-                                 str(port), "--log-level", "warning", "--workers", "1"], cwd=ROOT, env=env)
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code in (200, 503):
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         from backend.config import get_settings
 
         st = get_settings()
-        http = httpx.Client(base_url=base, timeout=60)
-        tok = http.post("/api/v1/auth/login", json={"username": st.demo_user, "password": st.demo_password}).json()
-        key = http.post("/api/v1/api-keys", json={"name": "bench", "scopes": ["read"]},
-                        headers={"Authorization": f"Bearer {tok['token']}"}).json()["key"]
-        http.headers["Authorization"] = f"Bearer {key}"
+        clients: dict[str, httpx.Client] = {}
+        key = ""
+        for mode, cache_mb in (("kept", str(st.answer_cache_mb)), ("computed", "0")):
+            port = free_port()
+            env = {**os.environ, "DATABASE_URL": url, "YUNJIAN_ANSWER_CACHE_MB": cache_mb}
+            p_ = subprocess.Popen([sys.executable, "-m", "uvicorn", "backend.main:create_app", "--factory", "--port",
+                                   str(port), "--log-level", "warning", "--workers", "1"], cwd=ROOT, env=env)
+            procs.append(p_)
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(100):
+                try:
+                    if httpx.get(base + "/health", timeout=1).status_code in (200, 503):
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            client = httpx.Client(base_url=base, timeout=60)
+            if not key:
+                tok = client.post("/api/v1/auth/login",
+                                  json={"username": st.demo_user, "password": st.demo_password}).json()
+                key = client.post("/api/v1/api-keys", json={"name": "bench", "scopes": ["read"]},
+                                  headers={"Authorization": f"Bearer {tok['token']}"}).json()["key"]
+            client.headers["Authorization"] = f"Bearer {key}"
+            clients[mode] = client
         engine = make_engine(url)
         wuda = "150304"
         d90_end = date(YEAR, 1, 1) + timedelta(days=min(args.days, 365) - 1)
         d90_start = d90_end - timedelta(days=89)
 
-        def api(path: str) -> Callable[[], object]:
+        def api(path: str, mode: str = "kept") -> Callable[[], object]:
             def call() -> object:
-                r = http.get(path)
+                r = clients[mode].get(path)
                 r.raise_for_status()
                 return r.json()
             return call
@@ -363,44 +374,54 @@ def main() -> None:
         n = args.repeat
         for k, (path, label) in calls.items():
             # API and rollup SQL interleaved, so that their ratio is measured under the same load.
-            t = interleaved({"full": api(path), "values": api(path + "&figures=" if k != "top" else path),
+            lean_path = path + "&figures=" if k != "top" else path
+            t = interleaved({"full": api(path), "values": api(lean_path),
+                             "c_full": api(path, "computed"), "c_values": api(lean_path, "computed"),
                              "sql_full": rollup_figures[k], "sql_values": rollup[k]}, n)
-            full50, full95, body = t["full"]
-            lean50, lean95, lean_body = t["values"]
-            rf50, rf95, ref_full = t["sql_full"]
-            r50, r95, ref_values = t["sql_values"]
-            _check(k, body, ref_full, figures=True)
-            _check(k, lean_body, ref_values)
+            ref_full, ref_values = t["sql_full"][2], t["sql_values"][2]
+            for kind in ("full", "c_full"):
+                _check(k, t[kind][2], ref_full, figures=True)
+            for kind in ("values", "c_values"):
+                _check(k, t[kind][2], ref_values)
             raw50 = raw95 = float("nan")
             if not args.no_raw:
                 raw50, raw95, raw_out = timed(raw[k], max(3, n // 10))
-                _check(k, lean_body, raw_out)
-            rows.append((label, full50, full95, rf50, rf95, lean50, lean95, r50, r95, raw50, raw95))
+                _check(k, t["values"][2], raw_out)
+            rows.append((label, {kind: v[:2] for kind, v in t.items()}, raw50, raw95))
         # The fixed cost of any authenticated call (HTTP, API-key check, a transaction), for reading
         # the overhead ratios above.
         floor50, floor95, _ = interleaved({"me": api("/api/v1/auth/me")}, n)["me"]
-        rss = psutil.Process(proc.pid).memory_info().rss / 2**20
+        rss = [psutil.Process(p_.pid).memory_info().rss / 2**20 for p_ in procs]
         print()
-        print(f"Dataset: {int(build_t['raw rows']):,} raw 15-minute rows ({args.series} series x {args.days} days), "
+        raw_rows = build_t.get("raw rows", args.series * args.days * 96)
+        print(f"Dataset: {int(raw_rows):,} raw 15-minute rows ({args.series} series x {args.days} days), "
               f"{args.enterprises} enterprises x {args.years} years monthly; build "
               + ", ".join(f"{k} {v:.0f} s" for k, v in build_t.items() if k != "raw rows"))
         print()
-        print("| call | API p50 / p95 ms, with 同比/环比/累计 | rollup SQL p50 / p95 ms, same figures "
-              "| API p50 / p95 ms, values only | rollup SQL p50 / p95 ms, values only | raw-table SQL p50 / p95 ms "
-              "| raw SQL / API p95 (values) | API / rollup SQL p50, with figures | API / rollup SQL p50, values |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        for label, f50, f95, rf50, rf95, l50, l95, r50, r95, w50, w95 in rows:
-            print(f"| {label} | {f50:.1f} / {f95:.1f} | {rf50:.1f} / {rf95:.1f} | {l50:.1f} / {l95:.1f} "
-                  f"| {r50:.1f} / {r95:.1f} | {w50:.0f} / {w95:.0f} | {w95 / l95:.0f}x | {f50 / rf50:.2f}x "
-                  f"| {l50 / r50:.2f}x |")
+        print("Answer kept: the API as deployed, the same question again while its data is unchanged (the "
+              "answer cache). Computed: a second API process with the cache off (YUNJIAN_ANSWER_CACHE_MB=0), "
+              "what every first call after new data costs. Rollup SQL: the same answer by hand on the rollups.")
+        print()
+        print("| call | figures | API, answer kept: p50 / p95 ms | API, computed: p50 / p95 ms "
+              "| rollup SQL p50 / p95 ms | raw-table SQL p50 / p95 ms | raw SQL / API p95 (kept; computed) "
+              "| API / rollup SQL p50 (kept; computed) |")
+        print("|---|---|---|---|---|---|---|---|")
+        for label, tt, w50, w95 in rows:
+            for fig, a_, c_, r_ in (("同比/环比/累计", "full", "c_full", "sql_full"),
+                                    ("values only", "values", "c_values", "sql_values")):
+                (a50, a95), (c50, c95), (r50, r95) = tt[a_], tt[c_], tt[r_]
+                raw_cell = f"{w50:.0f} / {w95:.0f}" if fig == "values only" else "—"
+                ratio = f"{w95 / a95:.0f}x; {w95 / c95:.0f}x" if fig == "values only" and w95 == w95 else "—"
+                print(f"| {label} | {fig} | {a50:.1f} / {a95:.1f} | {c50:.1f} / {c95:.1f} | {r50:.1f} / {r95:.1f} "
+                      f"| {raw_cell} | {ratio} | {a50 / r50:.2f}x; {c50 / r50:.2f}x |")
         print()
         print(f"Fixed cost of an authenticated call (GET /api/v1/auth/me): p50 {floor50:.1f} ms, p95 {floor95:.1f} ms")
-        print(f"API worker RSS after the run: {rss:.0f} MB")
+        print(f"API worker RSS after the run: {rss[0]:.0f} MB with the answer cache, {rss[1]:.0f} MB without")
         engine.dispose()
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(10)
+        for p_ in procs:
+            p_.terminate()
+            p_.wait(10)
         if not keep:
             with admin(srv).connect() as c:
                 c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

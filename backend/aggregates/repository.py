@@ -391,3 +391,15 @@ def enterprise_names(session: Session, ids: list[int]) -> dict[int, tuple[str, s
     rows = session.execute(text("SELECT id, name_zh, name_en, uscc FROM enterprise WHERE id = ANY(CAST(:ids AS int[]))"),
                            {"ids": ids})
     return {i: (zh, en, uscc) for i, zh, en, uscc in rows}
+
+
+def answer_versions(session: Session, indicator: str) -> tuple[int | None, int | None, int | None]:
+    """The data versions (`data_version`, migration 0006) an answer about `indicator` depends
+    on: the registry and catalogue (`*`), the indicator, and its weighting indicator (for
+    weighted means); None where nothing was ever written. One round trip, primary-key reads."""
+    row = session.execute(text("""
+        SELECT (SELECT version FROM data_version WHERE scope = '*'),
+               (SELECT version FROM data_version WHERE scope = :ind),
+               (SELECT v.version FROM indicator i JOIN data_version v ON v.scope = i.weight_indicator
+                WHERE i.code = :ind)"""), {"ind": indicator}).one()
+    return row[0], row[1], row[2]

@@ -11,8 +11,8 @@ from fastapi.responses import Response
 from pydantic import Field
 from sqlalchemy.orm import Session
 
+from backend.aggregates import cache, service
 from backend.aggregates import repository as agg_repo
-from backend.aggregates import service
 from backend.aggregates.periods import Bucket, label, period_end
 from backend.aggregates.schemas import (
     Basis,
@@ -139,6 +139,28 @@ def _point_out(p: service.Point, bucket: Bucket, tz: str) -> PointOut:
         combined_months=p.combined_months, n_series=p.n_series, partial=p.through is not None, through=p.through)
 
 
+def _series_out(session: Session, q: service.SeriesQuery, tz: str, today: date, basis: Basis) -> SeriesOut:
+    res = service.series(session, q, tz, today)
+    kind = q.group_by if q.group_by != "none" else (
+        "enterprise" if q.enterprise_ids else "park" if q.park_ids else "district" if q.district_ids else "city")
+    if q.group_by == "none":
+        names, keys = _single_label(session, kind, q, [g.group for g in res.groups])
+    else:
+        names, keys = _labels(session, q.group_by, [g.group for g in res.groups])
+    groups = [GroupOut(key=keys.get(g.group, g.group), kind=kind, name_zh=names.get(g.group, (None, None))[0],
+                       name_en=names.get(g.group, (None, None))[1],
+                       points=[_point_out(p, res.bucket, tz) for p in g.points]) for g in res.groups]
+    parent = (GroupOut(key="", kind="parent", name_zh=None, name_en=None,
+                       points=[_point_out(p, res.bucket, tz) for p in res.parent.points]) if res.parent else None)
+    return SeriesOut(indicator=_indicator_ref(res.indicator), bucket=res.bucket.value, start=res.start,
+                     end=res.end - timedelta(days=1), basis=basis, source=res.source, groups=groups, parent=parent,
+                     notes=res.notes)
+
+
+def _answer_cache(request: Request) -> cache.AnswerCache | None:
+    return getattr(request.app.state, "answer_cache", None)
+
+
 @router.get("/series", response_model=SeriesOut, summary="An indicator at any level, bucketed, with 同比/环比/累计",
             responses={**TABLE_RESPONSES, **problems.responses(401, 403, 404, 422)})
 def get_series(
@@ -185,26 +207,16 @@ def get_series(
     q = service.SeriesQuery(indicator=indicator, bucket=bucket, start=start, end=end, group_by=group_by.value,
                             figures=figs, basis=basis.value, **filters)  # type: ignore[arg-type]
     tz = _tz(request)
-    res = service.series(session, q, tz)
-    kind = group_by.value if group_by != GroupByParam.none else (
-        "enterprise" if q.enterprise_ids else "park" if q.park_ids else "district" if q.district_ids else "city")
-    if group_by == GroupByParam.none:
-        names, keys = _single_label(session, kind, q, [g.group for g in res.groups])
-    else:
-        names, keys = _labels(session, group_by.value, [g.group for g in res.groups])
-    groups = [GroupOut(key=keys.get(g.group, g.group), kind=kind, name_zh=names.get(g.group, (None, None))[0],
-                       name_en=names.get(g.group, (None, None))[1],
-                       points=[_point_out(p, res.bucket, tz) for p in g.points]) for g in res.groups]
-    parent = (GroupOut(key="", kind="parent", name_zh=None, name_en=None,
-                       points=[_point_out(p, res.bucket, tz) for p in res.parent.points]) if res.parent else None)
-    out = SeriesOut(indicator=_indicator_ref(res.indicator), bucket=res.bucket.value, start=res.start,
-                    end=res.end - timedelta(days=1), basis=basis, source=res.source, groups=groups, parent=parent,
-                    notes=res.notes)
+    today = datetime.now(ZoneInfo(tz)).date()
     if format == TableFormat.json:
-        # Serialised here (pydantic's JSON encoder) rather than validated again by FastAPI.
-        return Response(out.model_dump_json(), media_type="application/json")
+        # Serialised here (pydantic's JSON encoder) rather than validated again by FastAPI, and
+        # kept while the data behind it is unchanged (backend/aggregates/cache.py).
+        body = cache.answer(_answer_cache(request), session, indicator, ("series", q, tz, today),
+                            lambda: _series_out(session, q, tz, today, basis).model_dump_json().encode())
+        return Response(body, media_type="application/json")
+    out = _series_out(session, q, tz, today, basis)
     rows = [{"group": g.key, "group_name_zh": g.name_zh, **p.model_dump(mode="json")}
-            for g in groups for p in g.points]
+            for g in out.groups for p in g.points]
     return render(flatten(rows), format, f"series-{indicator}")
 
 
@@ -227,11 +239,18 @@ def top(
     filters = scoped_filters(session, principal, district, park, None, industry, above_scale, key_enterprise)
     q = service.SeriesQuery(indicator=indicator, bucket=Bucket.day, start=start, end=end,
                             **filters)  # type: ignore[arg-type]
-    ind, a, b, rows = service.top_enterprises(session, q, by.value, n, order == "asc", _tz(request))
-    items = [TopRowOut(rank=i + 1, enterprise_id=r.enterprise_id, name_zh=r.name_zh, name_en=r.name_en, uscc=r.uscc,
-                       value=r.value, last_year_value=r.last_year_value, change=r.change, change_pct=r.change_pct)
-             for i, r in enumerate(rows)]
+    tz = _tz(request)
+
+    def compute() -> TopOut:
+        ind, a, b, rows = service.top_enterprises(session, q, by.value, n, order == "asc", tz)
+        items = [TopRowOut(rank=i + 1, enterprise_id=r.enterprise_id, name_zh=r.name_zh, name_en=r.name_en,
+                           uscc=r.uscc, value=r.value, last_year_value=r.last_year_value, change=r.change,
+                           change_pct=r.change_pct) for i, r in enumerate(rows)]
+        return TopOut(indicator=_indicator_ref(ind), start=a, end=b - timedelta(days=1), by=by, items=items)
+
     if format != TableFormat.json:
-        return render(flatten(items), format, f"top-{indicator}")
-    out = TopOut(indicator=_indicator_ref(ind), start=a, end=b - timedelta(days=1), by=by, items=items)
-    return Response(out.model_dump_json(), media_type="application/json")
+        return render(flatten(compute().items), format, f"top-{indicator}")
+    today = datetime.now(ZoneInfo(tz)).date()
+    body = cache.answer(_answer_cache(request), session, indicator, ("top", q, by, n, order, tz, today),
+                        lambda: compute().model_dump_json().encode())
+    return Response(body, media_type="application/json")

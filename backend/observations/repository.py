@@ -321,6 +321,12 @@ def drop_raw_chunks(session: Session, cutoff: datetime) -> int:
     return len(res.all())
 
 
+def mark_all_data_changed(session: Session) -> None:
+    """Bump the data version of everything (`data_version` scope `*`, migration 0006), for a
+    change the rollup triggers do not see."""
+    session.execute(text("SELECT data_version_bump('*')"))
+
+
 def delete_raw_before(session: Session, cutoff: datetime) -> int:
     """Plain-PostgreSQL fallback for retention: delete rows instead of dropping chunks."""
     return session.execute(text("DELETE FROM observation WHERE time < :c"), {"c": cutoff}).rowcount  # type: ignore[attr-defined]

@@ -32,5 +32,10 @@ def apply_retention(session: Session, now: datetime, keep_days: int) -> Retentio
         raise ValueError("keep_days must be at least 1")
     cutoff = now - timedelta(days=keep_days)
     if repo.is_hypertable(session, "observation"):
-        return RetentionResult(cutoff, "drop_chunks", repo.drop_raw_chunks(session, cutoff))
-    return RetentionResult(cutoff, "delete", repo.delete_raw_before(session, cutoff))
+        res = RetentionResult(cutoff, "drop_chunks", repo.drop_raw_chunks(session, cutoff))
+    else:
+        res = RetentionResult(cutoff, "delete", repo.delete_raw_before(session, cutoff))
+    if res.removed:
+        # Hour views read raw rows, and no rollup changed: say so to the answer caches.
+        repo.mark_all_data_changed(session)
+    return res
