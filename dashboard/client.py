@@ -231,6 +231,7 @@ class AlertEvent(_M):
     at: datetime
     kind: str  # opened, level_changed, acknowledged, escalated, resolved, closed, comment ...
     actor: str | None = None
+    actor_name: str | None = None  # display name; None for the system
     from_state: str | None = None
     to_state: str | None = None
     level: str | None = None

@@ -16,6 +16,24 @@ def alerts_group() -> None:
     """Alerts and their e-mail: evaluate new data, escalate, send the outbox, queue digests."""
 
 
+def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime:
+    """--now: an ISO 8601 instant with its offset (e.g. 2026-11-27T09:00:00+08:00); default: now."""
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO 8601 time: {value!r}") from None
+    if at.tzinfo is None:
+        raise click.BadParameter("give the offset too, e.g. 2026-11-27T09:00:00+08:00")
+    return at.astimezone(UTC)
+
+
+NOW_OPTION = click.option("--now", "now", callback=_parse_now, metavar="TIME",
+                          help="Act as if it were TIME (ISO 8601 with offset), to replay a day or catch up by hand. "
+                               "Default: now.")
+
+
 def _factory() -> sessionmaker[Session]:
     return make_session_factory(make_engine(get_settings().effective_database_url()))
 
@@ -32,11 +50,11 @@ def evaluate_command() -> None:
 
 
 @alerts_group.command("escalate")
-def escalate_command() -> None:
+@NOW_OPTION
+def escalate_command(now: datetime) -> None:
     """Raise missing-report alerts and fire the escalation steps that are due."""
     from backend.alerts import service
 
-    now = datetime.now(UTC)
     with transaction(_factory()) as s:
         missing = service.check_missing(s, now)
         n = service.run_escalations(s, now)
@@ -54,11 +72,14 @@ def dispatch_command() -> None:
 
 
 @alerts_group.command("digest")
-def digest_command() -> None:
-    """Queue today's leaders' digest (if its hour has come and it is not queued yet)."""
+@NOW_OPTION
+def digest_command(now: datetime) -> None:
+    """Queue the day's leaders' digest (if its hour has come and it is not queued yet for that
+    day). With --now, as if it were that time: the day and the overdue marks count from it;
+    the alerts listed are those open now."""
     from backend.notifications import service as notifications_service
 
     s_ = get_settings()
     with transaction(_factory()) as s:
-        n = notifications_service.enqueue_digests(s, datetime.now(UTC), s_.tz, s_.digest_hour)
+        n = notifications_service.enqueue_digests(s, now, s_.tz, s_.digest_hour)
     click.echo(f"每日汇总 / digests queued: {n}")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from backend.alerts import levels, permissions, service
 from backend.alerts import repository as repo
-from backend.alerts.models import Alert, Rule
+from backend.alerts.models import Alert, AlertEvent, Rule
 from backend.alerts.permissions import AlertPermission
 from backend.alerts.schemas import (
     AcknowledgeIn,
@@ -44,6 +44,7 @@ from backend.api import problems
 from backend.api.deps import OriginDep, PrincipalDep, SessionDep
 from backend.api.pagination import IdField, IdPath, Page, PageDep, sort_clauses
 from backend.api.problems import Forbidden, InvalidRequest, NotFound
+from backend.auth import repository as auth_repo
 from backend.auth import scope
 from backend.auth import service as auth_service
 from backend.auth.rules import Principal, Role
@@ -293,7 +294,7 @@ def get_alert(alert_id: IdPath, principal: Viewer, session: SessionDep) -> Alert
     base = _out(a, now, names.get(a.id))
     return AlertDetail(
         **base.model_dump(),
-        timeline=[EventOut.model_validate(e) for e in repo.events(session, a.id)],
+        timeline=_timeline(session, repo.events(session, a.id)),
         members=[_out(m, now, names.get(m.id)) for m in members],
         notifications=[NotificationOut.model_validate(n) for n in notifications_repo.for_alert(session, a.id)],
         points=[PointOut.model_validate(p) for p in repo.points(session, a.id)])
@@ -350,7 +351,18 @@ def comment_alert(alert_id: IdPath, body: CommentIn, principal: Commenter, sessi
     _visible(session, principal, alert_id)
     service.comment(session, alert_id, _actor(principal), _now(), body.text)
     auth_service.audit(session, principal, "alert.comment", "alert", alert_id, origin=origin)
-    return EventOut.model_validate(repo.events(session, alert_id)[-1])
+    return _timeline(session, repo.events(session, alert_id)[-1:])[0]
+
+
+def _timeline(session: Session, events: list[AlertEvent]) -> list[EventOut]:
+    """Events with the acting users' display names."""
+    names = auth_repo.display_names(session, [e.actor_user_id for e in events if e.actor_user_id is not None])
+    out = []
+    for e in events:
+        ev = EventOut.model_validate(e)
+        ev.actor_name = names.get(e.actor_user_id) if e.actor_user_id is not None else None
+        out.append(ev)
+    return out
 
 
 @router.post("/{alert_id}/assign", response_model=AlertOut, summary="Assign to a department",

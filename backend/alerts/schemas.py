@@ -73,8 +73,10 @@ class EventOut(BaseModel):
     id: int
     at: datetime
     kind: str = Field(examples=["acknowledged"])
-    actor: str
+    actor: str = Field(description="Username (with the API key id when a key acted), or `system`.")
     actor_user_id: int | None
+    actor_name: str | None = Field(default=None, description="The acting user's display name (e.g. 值班员（乌达区）); "
+                                   "null for the system.")
     from_state: str | None
     to_state: str | None
     level: str | None

@@ -17,6 +17,13 @@ def get_user(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
 
 
+def display_names(session: Session, user_ids: Sequence[int]) -> dict[int, str]:
+    """Each user's display name (e.g. 值班员（乌达区）), for timelines."""
+    if not user_ids:
+        return {}
+    return dict(session.execute(select(User.id, User.display_name).where(User.id.in_(set(user_ids)))).tuples().all())
+
+
 def get_user_by_username(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username))
 

@@ -15,7 +15,7 @@ from dashboard import components as ui
 from dashboard import context, figures, ids, views
 from dashboard import format as fmt
 from dashboard.alerting import POSITIONS, action_body, entity_name
-from dashboard.client import AlertDetail, ApiError
+from dashboard.client import AlertDetail, AlertEvent, ApiError
 from dashboard.i18n import name, t
 from dashboard.permissions import ACTIONS, allowed_actions
 from dashboard.state import ViewState
@@ -114,6 +114,13 @@ def episode_chart(a: AlertDetail, pts: pd.DataFrame, r: views.Refs, lang: str, d
                                              dark=dark, draw_band=ind is not None and ind.frequency == "day"))
 
 
+def _who(e: AlertEvent, lang: str) -> str:
+    """The display name with the username (值班员（乌达区） wuda_duty), or 系统 for the system."""
+    if e.actor == "system":
+        return t("common.system", lang)
+    return f"{e.actor_name} ({e.actor})" if e.actor_name else str(e.actor)
+
+
 def timeline(a: AlertDetail, lang: str) -> html.Ul:
     """The alert's events, oldest first: when, who, what, and the text (reason, countermeasures)."""
     items = []
@@ -123,8 +130,7 @@ def timeline(a: AlertDetail, lang: str) -> html.Ul:
             what = t("alerts.comment", lang)
         items.append(html.Li(className=f"event event-{e.kind}", children=[
             html.Span(fmt.local_time(e.at, with_seconds=True), className="when"),
-            html.B(what), html.Span(f" · {t('common.system', lang) if e.actor == 'system' else e.actor}"
-                                    if e.actor else ""),
+            html.B(what), html.Span(f" · {_who(e, lang)}" if e.actor else ""),
             html.Div(e.text) if e.text else None]))
     return html.Ul(items, className="timeline")
 

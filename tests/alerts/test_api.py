@@ -69,6 +69,11 @@ def test_handling_an_alert_through_the_api_builds_its_timeline_and_sends_nothing
     assert [(e["kind"], e["actor"]) for e in detail["timeline"]] == [
         ("acknowledged", "duty"), ("comment", "analyst"), ("assigned", "duty"), ("escalated", "duty"),
         ("resolved", "leader")]
+    names = dict(db_session.execute(text("SELECT username, display_name FROM app_user "
+                                         "WHERE username IN ('duty', 'analyst', 'leader')")).tuples().all())
+    assert [e["actor_name"] for e in detail["timeline"]] == [
+        names["duty"], names["analyst"], names["duty"], names["duty"], names["leader"]]
+    assert all(n and n != u for u, n in names.items())  # display names, not usernames
     assert detail["countermeasures"] == "协调供电公司抢修，已恢复生产"
     # The escalation mail and the resolved mail are in the outbox, not sent by the request.
     rows = db_session.execute(select(Notification.kind, Notification.status)

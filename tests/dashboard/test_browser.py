@@ -149,6 +149,7 @@ def test_a_duty_officer_acknowledges_an_alert_and_sees_its_timeline_grow(dashboa
     ack.click()
     WebDriverWait(browser, 20).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".timeline li")) > before)
     assert "已确认" in browser.find_element(By.CSS_SELECTOR, ".timeline").text
+    assert "市值班员 (t_duty)" in browser.find_element(By.CSS_SELECTOR, ".timeline").text  # who, by name
     assert not browser.find_element(By.CSS_SELECTOR, "button.btn.primary").is_enabled()
     shot(browser, output_dir, "alert-acknowledged-zh")
     assert console_errors(browser) == []
