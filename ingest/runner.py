@@ -147,7 +147,7 @@ def _store(src: SourceDef, sf: sessionmaker[Session], settings: Settings, holder
             with transaction(sf) as s:
                 res = service.store_batch(s, source=src.name, batch_id=batch_id, rows=parsed.rows,
                                           rejected=parsed.rejected, now=datetime.now(UTC), tz=settings.timezone,
-                                          holder=holder, watermark=watermark)
+                                          holder=holder, watermark=watermark, hold_implausible=True)
         except (OperationalError, DBAPIError) as exc:
             if not _connection_lost(exc) or attempt == STORE_ATTEMPTS:
                 raise

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 import psycopg
 from sqlalchemy.exc import DBAPIError
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from backend.catalogue import repository as catalogue_repo
 from backend.catalogue.service import UnitError, conversion_factor
+from backend.ingestion import plausibility
 from backend.ingestion import repository as repo
 from backend.ingestion.batch import ParsedRow, PayloadError, RejectedRow
 from backend.ingestion.models import QUARANTINE_STATUSES, IngestJobRun, IngestSource, QuarantineRow
@@ -48,6 +50,7 @@ class ResolvedRow(NamedTuple):
     time: datetime
     value: float  # in the indicator's unit
     table: obs_repo.Table
+    origin: ParsedRow | None = None  # the row as parsed (kept if it is held later)
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,7 @@ def _resolver(entities: dict[tuple[str, str], int], indicators: dict[str, tuple[
             return RejectedRow(_raw(r), factor)
         if not isfinite(r.value) or r.value < 0:
             return RejectedRow(_raw(r), f"数值无效 / value must be a finite non-negative number: {r.value!r}")
-        return ResolvedRow((r.indicator, r.entity_kind, entity_id), r.time, r.value * factor, tables[r.indicator])
+        return ResolvedRow((r.indicator, r.entity_kind, entity_id), r.time, r.value * factor, tables[r.indicator], r)
 
     return resolve
 
@@ -129,15 +132,20 @@ def _describe(r: ParsedRow) -> dict[str, object]:
 
 def store_batch(session: Session, *, source: str, batch_id: str, rows: Sequence[ParsedRow],
                 rejected: Sequence[RejectedRow], now: datetime, tz: str, holder: str | None = None,
-                watermark: datetime | None = None) -> StoreResult:
+                watermark: datetime | None = None, hold_implausible: bool = False) -> StoreResult:
     """Store one batch in the caller's transaction (see the module docstring). With `holder`,
-    raises LeaseLost unless that holder still has the source's lease."""
+    raises LeaseLost unless that holder still has the source's lease. With
+    `hold_implausible` (the scheduled feeds), values that look like a unit mix-up against
+    their series' history are quarantined instead of stored (`plausibility.py`)."""
     if holder is not None and not repo.holds_lease(session, source, holder, now):
         raise LeaseLost(f"lease on {source} lost by {holder}")
-    good, bad = resolve_rows(rows, repo.entity_ids(session), repo.indicators(session),
-                             catalogue_repo.unit_table(session))
+    indicators = repo.indicators(session)
+    good, bad = resolve_rows(rows, repo.entity_ids(session), indicators, catalogue_repo.unit_table(session))
     bad = list(rejected) + bad
     ids = obs_repo.ensure_series(session, {r.key for r in good})
+    if hold_implausible and good:
+        good, held = _hold_implausible(session, good, ids, indicators, now, tz)
+        bad += held
     by_table: dict[obs_repo.Table, list[obs_repo.ObservationRow]] = defaultdict(list)
     for r in good:
         by_table[r.table].append(obs_repo.ObservationRow(ids[r.key], r.time, r.value, source))
@@ -153,6 +161,26 @@ def store_batch(session: Session, *, source: str, batch_id: str, rows: Sequence[
                             stored=inserted + updated, rejected=len(bad))
     return StoreResult(received=len(rows) + len(rejected), inserted=inserted, updated=updated, unchanged=unchanged,
                        rejected=len(bad), quarantined_new=new, latest_data_at=latest)
+
+
+def _hold_implausible(session: Session, good: list[ResolvedRow], ids: dict[SeriesKey, int],
+                      indicators: dict[str, tuple[str, str]], now: datetime, tz: str
+                      ) -> tuple[list[ResolvedRow], list[RejectedRow]]:
+    """Split resolved rows into those to store and those held as suspected unit mix-ups."""
+    since = now.astimezone(ZoneInfo(tz)).date() - timedelta(days=plausibility.HISTORY_DAYS)
+    found = obs_repo.series_ceilings(session, list({ids[r.key] for r in good}), since)
+    if not found:
+        return good, []
+    ceilings = {sid: plausibility.Ceiling(top, n) for sid, (top, n) in found.items()}
+    keep: list[ResolvedRow] = []
+    held: list[RejectedRow] = []
+    for r in good:
+        reason = plausibility.hold_reason(r.value, ceilings.get(ids[r.key]), indicators[r.key[0]][0])
+        if reason is None:
+            keep.append(r)
+        else:
+            held.append(RejectedRow(_raw(r.origin) if r.origin is not None else None, reason))
+    return keep, held
 
 
 LONG_HEADER = ("indicator", "entity_kind", "entity_code", "time", "value", "unit")

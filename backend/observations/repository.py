@@ -321,6 +321,17 @@ def drop_raw_chunks(session: Session, cutoff: datetime) -> int:
     return len(res.all())
 
 
+def series_ceilings(session: Session, series_ids: Sequence[int], since: date) -> dict[int, tuple[float, int]]:
+    """Per series: the largest stored value and the number of days with data, over the local
+    days from `since` on (daily rollups, primary-key range reads)."""
+    if not series_ids:
+        return {}
+    rows = session.execute(text("""SELECT series_id, max(max), count(*) FROM rollup_daily
+        WHERE series_id = ANY(CAST(:ids AS int[])) AND day >= CAST(:since AS date) GROUP BY series_id"""),
+                           {"ids": sorted(set(series_ids)), "since": since})
+    return {int(sid): (float(top), int(n)) for sid, top, n in rows}
+
+
 def mark_all_data_changed(session: Session) -> None:
     """Bump the data version of everything (`data_version` scope `*`, migration 0006), for a
     change the rollup triggers do not see."""

@@ -1,0 +1,45 @@
+"""Pure: the store-time hold for suspected unit mix-ups from automated upstream feeds.
+
+An upstream that switches units without saying so (kWh sent as Wh, 万吨 figures sent in
+tonnes) delivers values 1,000 or 10,000 times too large. Stored, one such value dominates
+every sum it enters (a district's month, the city's 同比) until someone corrects it. So a
+scheduled feed's value that is at least `HOLD_FACTOR` times the largest value its series
+held in the last `HISTORY_DAYS` days is not stored but held in the quarantine, with the
+reason, for a person to look at (and resubmit as is, or corrected, through
+`POST /api/v1/ingest/quarantine/{id}/resubmit`, which does not hold again).
+
+Only upward: a value far *below* its history is what a shutdown looks like, and is exactly
+what the detector must see. Not before the series has `MIN_HISTORY_DAYS` days of data (a new
+meter has no "usual" yet). 200× is far beyond any real change of an industrial meter against
+its own three-month maximum (a restart after a shutdown comes back to the old level, which the
+maximum still remembers), and far below the 1,000× of the smallest unit slip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+HOLD_FACTOR = 200.0
+HISTORY_DAYS = 90
+MIN_HISTORY_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Ceiling:
+    """The largest value a series held over the last `HISTORY_DAYS` days, and on how many
+    days it had data (from the daily rollups)."""
+
+    largest: float
+    days: int
+
+
+def hold_reason(value: float, ceiling: Ceiling | None, unit: str) -> str | None:
+    """Why `value` (in the indicator's `unit`) is held, or None to store it."""
+    if ceiling is None or ceiling.days < MIN_HISTORY_DAYS or ceiling.largest <= 0:
+        return None
+    ratio = value / ceiling.largest
+    if ratio < HOLD_FACTOR:
+        return None
+    return (f"疑似单位错误，暂存待核：{value:,.6g} {unit} 是该序列近{HISTORY_DAYS}天最大值 {ceiling.largest:,.6g} 的 "
+            f"{ratio:,.0f} 倍 / suspected unit mix-up, held for review: {value:,.6g} {unit} is {ratio:,.0f}× the "
+            f"largest value of this series in {HISTORY_DAYS} days ({ceiling.largest:,.6g})")

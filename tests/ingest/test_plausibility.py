@@ -1,0 +1,75 @@
+"""The store-time hold for suspected unit mix-ups: pure rule, and the store on the real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from backend.ingestion import service
+from backend.ingestion.batch import ParsedRow
+from backend.ingestion.plausibility import HOLD_FACTOR, MIN_HISTORY_DAYS, Ceiling, hold_reason
+
+NOW = datetime(2026, 11, 27, 8, tzinfo=UTC)
+TZ = "Asia/Shanghai"
+
+
+def test_only_a_value_far_above_a_known_history_is_held():
+    c = Ceiling(largest=5000.0, days=30)
+    assert hold_reason(5000.0 * HOLD_FACTOR * 0.99, c, "t") is None
+    reason = hold_reason(5000.0 * 1000, c, "t")
+    assert reason is not None and reason.startswith("疑似单位错误") and "1,000×" in reason
+    assert hold_reason(0.0, c, "t") is None  # a shutdown is what the detector must see
+    assert hold_reason(5e9, Ceiling(5000.0, MIN_HISTORY_DAYS - 1), "t") is None  # no usual yet
+    assert hold_reason(5e9, Ceiling(0.0, 60), "t") is None  # nothing but zeros: no scale to judge
+    assert hold_reason(5e9, None, "t") is None
+
+
+def _codes(session: Session, n: int) -> list[str]:
+    return list(session.execute(text("SELECT uscc FROM enterprise ORDER BY id LIMIT :n"), {"n": n}).scalars())
+
+
+def _day(i: int) -> datetime:  # local midnight, i days before 27 Nov 2026 (Beijing)
+    return datetime(2026, 11, 26, 16, tzinfo=UTC) - timedelta(days=i)
+
+
+def _store(session: Session, rows: list[ParsedRow], hold: bool) -> service.StoreResult:
+    return service.store_batch(session, source="coal_production", batch_id="b", rows=rows, rejected=[], now=NOW,
+                               tz=TZ, hold_implausible=hold)
+
+
+def test_a_scheduled_feed_holds_a_unit_slip_and_stores_the_rest_of_the_batch(db_session: Session):
+    service.register_source(db_session, name="coal_production", family="coal", title_zh="煤", title_en="coal",
+                            interval_s=600, expected_lag_s=86400)
+    old, new = _codes(db_session, 2)
+    history = [ParsedRow("coal.raw_output", "enterprise", old, _day(i), 0.4 + i / 100, "万吨") for i in range(1, 21)]
+    history += [ParsedRow("coal.raw_output", "enterprise", new, _day(i), 0.3, "万吨") for i in range(1, 4)]
+    assert _store(db_session, history, hold=False).inserted == 23
+
+    today = [ParsedRow("coal.raw_output", "enterprise", old, _day(0), 4500.0, "万吨", raw={"v": "4500"}),  # t as 万吨
+             ParsedRow("coal.raw_output", "enterprise", old, _day(-1), 0.0, "万吨"),  # shut down: stored
+             ParsedRow("coal.raw_output", "enterprise", new, _day(0), 4000.0, "万吨")]  # 3 days of history only
+    res = _store(db_session, today, hold=True)
+    assert (res.inserted, res.rejected) == (2, 1)
+    raw, reason = db_session.execute(text("SELECT raw_text, reason FROM ingest_quarantine")).one()
+    assert "4500" in str(raw) and reason.startswith("疑似单位错误") and "held for review" in reason
+    stored = db_session.execute(text("""SELECT count(*) FROM period_observation o JOIN series s ON s.id = o.series_id
+        JOIN enterprise e ON e.id = s.entity_id WHERE e.uscc = :c AND o.time = :t"""),
+                                {"c": old, "t": _day(0)}).scalar_one()
+    assert stored == 0
+
+    # A person who checked it resubmits it as is: stored, not held again.
+    qid = db_session.execute(text("SELECT id FROM ingest_quarantine")).scalar_one()
+    _, again = service.resubmit_quarantine(db_session, qid, row=today[0], by="duty", note="核实无误", now=NOW, tz=TZ)
+    assert again.inserted == 1
+
+
+def test_without_the_hold_a_file_import_stores_the_value_as_given(db_session: Session):
+    (code,) = _codes(db_session, 1)
+    history = [ParsedRow("coal.raw_output", "enterprise", code, _day(i), 0.5, "万吨") for i in range(1, 15)]
+    _store(db_session, history, hold=False)
+    res = _store(db_session, [ParsedRow("coal.raw_output", "enterprise", code, _day(0), 5000.0, "万吨")], hold=False)
+    assert res.inserted == 1 and res.rejected == 0
+    assert db_session.execute(text("SELECT max(value) FROM period_observation")).scalar_one() == pytest.approx(5e7)
