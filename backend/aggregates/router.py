@@ -242,11 +242,12 @@ def top(
     tz = _tz(request)
 
     def compute() -> TopOut:
-        ind, a, b, rows = service.top_enterprises(session, q, by.value, n, order == "asc", tz)
+        ind, a, b, rows, notes = service.top_enterprises(session, q, by.value, n, order == "asc", tz)
         items = [TopRowOut(rank=i + 1, enterprise_id=r.enterprise_id, name_zh=r.name_zh, name_en=r.name_en,
                            uscc=r.uscc, value=r.value, last_year_value=r.last_year_value, change=r.change,
                            change_pct=r.change_pct) for i, r in enumerate(rows)]
-        return TopOut(indicator=_indicator_ref(ind), start=a, end=b - timedelta(days=1), by=by, items=items)
+        return TopOut(indicator=_indicator_ref(ind), start=a, end=b - timedelta(days=1), by=by, items=items,
+                      notes=notes)
 
     if format != TableFormat.json:
         return render(flatten(compute().items), format, f"top-{indicator}")

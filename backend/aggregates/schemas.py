@@ -113,3 +113,5 @@ class TopOut(BaseModel):
     end: date
     by: TopBy
     items: list[TopRowOut]
+    notes: list[str] = Field(default_factory=list, description="Why the list is empty or partial, e.g. the same "
+                             "days last year start before the indicator's data (no change to rank by).")

@@ -615,10 +615,27 @@ class TopRow:
     change_pct: float | None
 
 
+def base_starts_before_data(session: Session, ctx: repo.Context, base_start: date) -> date | None:
+    """The indicator's first day with data when a base period starting on `base_start`
+    starts before it (the base is incomplete), else None."""
+    fm = ctx.first_month
+    if fm is None:
+        return None
+    if fm > base_start:
+        return fm
+    nm = add_months(fm, 1)
+    if nm <= base_start:
+        return None
+    day = repo.first_day(session, ctx.indicator.code, fm, nm) or fm
+    return day if day > base_start else None
+
+
 def top_enterprises(session: Session, q: SeriesQuery, by: str, n: int, ascending: bool,
-                    tz: str = "Asia/Shanghai") -> tuple[Indicator, date, date, list[TopRow]]:
+                    tz: str = "Asia/Shanghai") -> tuple[Indicator, date, date, list[TopRow], list[str]]:
     """Top-N enterprises over [start, end] (one total per enterprise) by value, by change
-    against the same period last year, or by percentage change."""
+    against the same period last year, or by percentage change; and notes. When the same
+    days last year start before the indicator's data, there is no change to rank by (it
+    would show the start of data collection as growth): the list is empty, and a note says why."""
     ctx = context_or_404(session, q.indicator)
     ind = ctx.indicator
     if ind.agg_entities == "none":
@@ -629,6 +646,13 @@ def top_enterprises(session: Session, q: SeriesQuery, by: str, n: int, ascending
     sel, _ = make_selection(ctx, q, "enterprise")
     pa, pb = shift_year(a, -1) or a - timedelta(days=365), shift_year(b, -1) or b - timedelta(days=365)
     prev_vals: dict[int, float] = {}
+    notes: list[str] = []
+    if by != "value":
+        data_start = base_starts_before_data(session, ctx, pa)
+        if data_start is not None:
+            notes.append(f"The same days last year ({pa} to {pb - timedelta(days=1)}) start before this indicator's "
+                         f"data (first on or after {data_start}): there is no change against last year to rank by.")
+            return ind, a, b, [], notes
     if by != "value" and pb <= a and ind.agg_entities == "sum" and not repo.needs_attributes(sel):
         # No filter on where enterprises are: last year's totals of this year's enterprises are
         # those of the same selection, so both periods come from one pass.
@@ -661,4 +685,4 @@ def top_enterprises(session: Session, q: SeriesQuery, by: str, n: int, ascending
     names = repo.enterprise_names(session, [r[0] for r in rows])
     out = [TopRow(eid, names[eid][0], names[eid][1], names[eid][2], v, ly, ch, pct)
            for eid, v, ly, ch, pct in rows]
-    return ind, a, b, out
+    return ind, a, b, out, notes

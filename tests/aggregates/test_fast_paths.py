@@ -149,7 +149,7 @@ def test_top_enterprises_by_change_read_in_one_pass_match_pandas(db_session: Ses
     ly_start, ly_end = date(start.year - 1, start.month, start.day), date(end.year - 1, end.month, end.day)
     prev = df[(df["day"] >= ly_start) & (df["day"] <= ly_end)].groupby("eid")["value"].sum()
     q = service.SeriesQuery(indicator="coal.raw_output", bucket=Bucket.day, start=start, end=end)
-    _, _, _, rows = service.top_enterprises(db_session, q, "change", 50, False)
+    _, _, _, rows, _ = service.top_enterprises(db_session, q, "change", 50, False)
     # the late registrant has no values last year, so no change to rank by
     assert world.enterprise_ids[2] not in prev.index
     assert {r.enterprise_id for r in rows} == set((cur - prev).dropna().index)
@@ -161,7 +161,7 @@ def test_top_enterprises_by_change_read_in_one_pass_match_pandas(db_session: Ses
     # with a district filter last year's values are those of this year's members wherever they were
     wuda = world.district_ids["150304"]
     members = set(df[(df["day"] >= start) & (df["day"] <= end) & (df["district_id"] == wuda)]["eid"])
-    _, _, _, in_wuda = service.top_enterprises(db_session, service.SeriesQuery(
+    _, _, _, in_wuda, _ = service.top_enterprises(db_session, service.SeriesQuery(
         indicator="coal.raw_output", bucket=Bucket.day, start=start, end=end, district_ids=(wuda,)), "change", 50, False)
     assert {r.enterprise_id for r in in_wuda} == members & set(prev.index)
     for r in in_wuda:

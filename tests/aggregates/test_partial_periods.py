@@ -235,3 +235,22 @@ def test_the_api_flags_the_current_month_and_names_the_one_district(client: Test
     assert r.status_code == 200, r.text
     g = r.json()["groups"][0]
     assert (g["key"], g["kind"], g["name_zh"]) == ("150304", "district", "乌达区")
+
+
+def test_top_by_change_gives_no_ranking_when_last_year_starts_before_the_data(db_session: Session, world: w.World):
+    # coal.washed_output starts on 2024-10-10: 2025-10-01..2025-10-31 against 2024-10-01..31 has a
+    # base that starts before the data; November against November 2024 does not.
+    oct_q = service.SeriesQuery(indicator="coal.washed_output", bucket=Bucket.day, start=date(2025, 10, 1),
+                                end=date(2025, 10, 31))
+    _, _, _, rows, notes = service.top_enterprises(db_session, oct_q, "change", 5, False)
+    assert rows == [] and "2024-10-10" in notes[0]
+    _, _, _, by_value, notes_v = service.top_enterprises(db_session, oct_q, "value", 5, False)
+    assert len(by_value) == 5 and notes_v == []
+    nov_q = service.SeriesQuery(indicator="coal.washed_output", bucket=Bucket.day, start=date(2025, 11, 1),
+                                end=date(2025, 11, 27))
+    _, _, _, nov, nov_notes = service.top_enterprises(db_session, nov_q, "change", 5, False)
+    assert len(nov) == 5 and nov_notes == [] and all(r.change is not None for r in nov)
+    # the indicator with data since 2023 ranks October by change as before
+    full = service.SeriesQuery(indicator="coal.raw_output", bucket=Bucket.day, start=date(2025, 10, 1),
+                               end=date(2025, 10, 31))
+    assert len(service.top_enterprises(db_session, full, "change", 5, False)[3]) == 5
