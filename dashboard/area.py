@@ -14,7 +14,7 @@ from dash import ALL, Input, Output, State, dcc, html
 from dashboard import components as ui
 from dashboard import context, figures, ids, views
 from dashboard import format as fmt
-from dashboard.client import ApiError, gather
+from dashboard.client import ApiError, TopOut, gather
 from dashboard.i18n import name, t
 from dashboard.state import ViewState
 
@@ -116,11 +116,8 @@ def layout(level: str, path: str, kwargs: dict[str, Any]) -> html.Div:
     if isinstance(top, Exception):
         top_panel: Any = ui.problem(top, lang)
     else:
-        tf = pd.DataFrame([{"name": (x.name_en if lang == "en" and x.name_en else x.name_zh), "value": x.change or 0.0,
-                            "growth": x.change_pct, "id": x.enterprise_id} for x in top.items],
-                          columns=["name", "value", "growth", "id"])
-        top_graph = ui.graph(figures.ranking(tf, title=t("area.top_falls", lang), value_label=unit, lang=lang,
-                                             dark=dark, largest_first=False, **({"height": 260} if dark else {})))
+        tf = top_frame(top, lang)
+        top_graph = ui.graph(top_falls_figure(top, tf, unit, lang, dark))
         top_panel = top_graph if dark else html.Div([
             top_graph,
             html.Div([dcc.Link(row["name"], href=f"/enterprise/{row['id']}" + ViewState(lang=lang).to_query(),
@@ -145,6 +142,23 @@ def layout(level: str, path: str, kwargs: dict[str, Any]) -> html.Div:
                        parks=choices if level == "park" else [], industries=opts["industries"],
                        indicators=opts["indicators"], compare=choices, show=show)
     return ui.shell(state, level, path, body, ctrl, user.display_name)
+
+
+def top_frame(top: TopOut, lang: str) -> pd.DataFrame:
+    """The top-N enterprises by change as a frame: name, value (the change), growth, id."""
+    return pd.DataFrame([{"name": (x.name_en if lang == "en" and x.name_en else x.name_zh), "value": x.change or 0.0,
+                          "growth": x.change_pct, "id": x.enterprise_id} for x in top.items],
+                        columns=["name", "value", "growth", "id"])
+
+
+def top_falls_figure(top: TopOut, tf: pd.DataFrame, unit: str, lang: str, dark: bool) -> Any:
+    """The largest falls against last year; when there are none, says why (most often: last
+    year's same days are not covered by the data yet, which the API notes)."""
+    if tf.empty:
+        return figures.empty(t("area.top_no_base" if top.notes else "common.no_data", lang), dark,
+                             260 if dark else 240, t("area.top_falls", lang))
+    return figures.ranking(tf, title=t("area.top_falls", lang), value_label=unit, lang=lang, dark=dark,
+                           largest_first=False, **({"height": 260} if dark else {}))
 
 
 def latest_by_group(frame: pd.DataFrame) -> pd.DataFrame:

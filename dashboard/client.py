@@ -187,6 +187,7 @@ class TopRow(_M):
 class TopOut(_M):
     indicator: IndicatorRef
     items: list[TopRow]
+    notes: list[str] = Field(default_factory=list)  # e.g. last year's base not covered: no ranking
 
 
 class LeadingPoint(_M):

@@ -74,6 +74,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "area.side_by_side": ("并列对比", "Side by side"),
     "area.ranking": ("排名", "Ranking"),
     "area.top_falls": ("同比降幅居前的企业（近30天，变化量）", "Largest falls against last year (30 days)"),
+    "area.top_no_base": ("去年同期尚无完整数据，暂不能按同比变化排名",
+                         "Last year's same days are not fully covered by the data yet: no year-on-year ranking"),
     "area.click_hint": ("点击图中的点可下钻到企业", "Click a point to drill down to the enterprises"),
     "area.expected": ("预期", "Expected"),
     "area.band": ("预期区间", "Expected band"),

@@ -149,3 +149,20 @@ def test_sparkline_places_points_at_their_dates_and_breaks_where_days_are_missin
     assert min(ys) == 4.0 and max(ys) == 16.0  # 4 is the top (pad 4), 1 the bottom
     assert svg.count("<circle") == 1 and f'cx="{4 + 7 * 9.2:.1f}"' in svg  # the last value, on the 8th
     assert "<polyline" not in unquote(figures.sparkline(df.iloc[:0]).split(",", 1)[1])
+
+
+def test_the_largest_falls_panel_says_why_it_is_empty_when_last_year_is_not_covered() -> None:
+    from dashboard.area import top_falls_figure, top_frame
+    from dashboard.client import TopOut
+
+    ind = {"code": "power.consumption", "name_zh": "工业用电量", "name_en": "Electricity", "unit": "kWh"}
+    no_base = TopOut.model_validate({"indicator": ind, "items": [], "notes": ["The same days last year start before"]})
+    fig = top_falls_figure(no_base, top_frame(no_base, "zh"), "万千瓦时", "zh", False)
+    assert "去年同期尚无完整数据" in fig.layout.annotations[0].text
+    plain = TopOut.model_validate({"indicator": ind, "items": [], "notes": []})
+    assert top_falls_figure(plain, top_frame(plain, "zh"), "", "zh", False).layout.annotations[0].text == "暂无数据"
+    ranked = TopOut.model_validate({"indicator": ind, "notes": [], "items": [
+        {"rank": 1, "enterprise_id": 7, "name_zh": "甲企业", "name_en": None, "uscc": "x", "value": 80.0,
+         "last_year_value": 100.0, "change": -20.0, "change_pct": -20.0}]})
+    fig = top_falls_figure(ranked, top_frame(ranked, "zh"), "", "zh", False)
+    assert list(fig.data[0].y) == ["甲企业"] and list(fig.data[0].x) == [-20.0]
