@@ -301,8 +301,8 @@ def partial_bucket(ind: Indicator, cur: Fetched, bucket: Bucket, a: date, b: dat
     """The bucket not complete yet and the last day its data cover: the week, month, quarter
     or year that contains today (Asia/Shanghai), when its data run through a day before its
     end. The data run through the local day of its latest observation (a monthly value: the
-    end of its month), so that the bucket's value and its bases cover the same days. Day and
-    hour buckets are never partial (see docs/api.md)."""
+    end of its month), so that the bucket's value and its bases cover the same days. Today's
+    day bucket is handled apart (`_today_is_partial`); hour buckets are never partial."""
     if bucket in (Bucket.hour, Bucket.day):
         return None
     k = bucket_start(today, bucket)
@@ -467,6 +467,9 @@ def series(session: Session, q: SeriesQuery, tz: str = "Asia/Shanghai", today: d
                 compute.add_parent_math(p.math, parent_points[p.key])
         out.append(gs)
     notes = []
+    if bucket == Bucket.day and _today_is_partial([*out, *([parent_series] if parent_series else [])], today):
+        notes.append(f"The day {today} (today, Asia/Shanghai) is not complete: its point is marked partial and its "
+                     "同比, 环比 and 累计同比 are not given (a day under way against whole days would read as a fall).")
     if any(p.combined_months for gs in out for p in gs.points):
         notes.append("February points marked combined_months cover January–February (1–2月): January was not "
                      "reported separately.")
@@ -479,6 +482,22 @@ def series(session: Session, q: SeriesQuery, tz: str = "Asia/Shanghai", today: d
                      "given (their base is incomplete).")
     return SeriesResult(indicator=ind, bucket=bucket, start=a, end=b, source=source, groups=out,
                         parent=parent_series, notes=notes)
+
+
+def _today_is_partial(groups: list[GroupSeries], today: date) -> bool:
+    """Mark today's point of a day view partial, without comparisons: until the day is over
+    its data cannot be complete (15-minute meters report as it goes, daily sources send a
+    running figure). Its value, 累计 and share (of a parent just as incomplete) stay."""
+    found = False
+    for gs in groups:
+        for p in gs.points:
+            if p.key == today and not isinstance(p.key, datetime):
+                m = p.math
+                m.yoy_pct = m.pop_pct = m.ytd_yoy_pct = m.contribution_pp = m.ytd_contribution_pp = None
+                m.last_year_value = m.last_year_ytd = None
+                p.through = today
+                found = True
+    return found
 
 
 def _group_points(g: str, cur: Fetched, prev: Fetched, prefix_cur: dict[int, float], prefix_prev: dict[int, float],

@@ -254,3 +254,25 @@ def test_top_by_change_gives_no_ranking_when_last_year_starts_before_the_data(db
     full = service.SeriesQuery(indicator="coal.raw_output", bucket=Bucket.day, start=date(2025, 10, 1),
                                end=date(2025, 10, 31))
     assert len(service.top_enterprises(db_session, full, "change", 5, False)[3]) == 5
+
+
+def test_todays_day_point_is_partial_and_compared_with_nothing_yesterday_keeps_its_figures(db_session: Session,
+                                                                                         world: w.World):
+    w.write_daily(db_session, world, "coal.raw_output", TODAY, TODAY, seed=11)  # today's running figure
+    res = _run(db_session, "coal.raw_output", Bucket.day, TODAY - timedelta(days=6), TODAY)
+    df = w.raw_frame(db_session, "coal.raw_output")
+    pts = _points(res)
+    today, yesterday = pts[TODAY], pts[THROUGH]
+    assert today.through == TODAY and today.math.value == _approx(_total(df, TODAY, TODAY))
+    assert (today.math.yoy_pct, today.math.pop_pct, today.math.ytd_yoy_pct, today.math.last_year_value) == (
+        None, None, None, None)
+    assert today.math.ytd == _approx(_total(df, date(2025, 1, 1), TODAY))
+    assert yesterday.through is None
+    assert yesterday.math.pop_pct == _approx(_growth(_total(df, THROUGH, THROUGH),
+                                                     _total(df, THROUGH - timedelta(days=1), THROUGH - timedelta(days=1))))
+    assert yesterday.math.yoy_pct is not None
+    assert any("today" in n and "not complete" in n for n in res.notes)
+    # a day view that ends before today has no such point and no note
+    past = _run(db_session, "coal.raw_output", Bucket.day, TODAY - timedelta(days=6), THROUGH)
+    assert all(p.through is None for p in _points(past).values())
+    assert not any("today" in n for n in past.notes)
