@@ -175,7 +175,7 @@ def ingest() -> None:
 @click.option("--labels-only", is_flag=True, help="Write the labels file and exit.")
 def simulate(host: str | None, port: int | None, seed: int | None, enterprises: int | None,
              labels_path: Path | None, history_days: int, labels_only: bool) -> None:
-    """Serve the simulated upstreams (power metering, coal monitoring, railway, gas, oil, road)."""
+    """Serve the simulated upstreams (power metering, coal monitoring, railway, gas, oil, road, grid dispatch)."""
     from ingest.simulator.server import serve
 
     s = _settings()

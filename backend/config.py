@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     simulator_port: int = 8090
     simulator_seed: int = 1
     simulator_enterprises: int = 150
-    # Base URL per upstream (power, coal, rail, gas, oil, road); missing ones use the simulator.
+    # Base URL per upstream (power, coal, rail, gas, oil, road, dispatch); missing ones use the simulator.
     ingest_urls: dict[str, str] = Field(default_factory=dict)
     # Credential per upstream (token, API key or password); missing ones use upstream_token.
     ingest_credentials: dict[str, str] = Field(default_factory=dict)

@@ -125,6 +125,11 @@ def _basic(request: Request, token: str) -> bool:
     return request.headers.get("authorization", "") == expected
 
 
+def _app_key(request: Request, token: str) -> bool:
+    """The dispatch system's application credentials: an app id and its token, as two headers."""
+    return request.headers.get("x-app-id") == "yunjian" and request.headers.get("x-app-token") == token
+
+
 def create_app(world: World, token: str, clock: Callable[[], float] = time.time) -> Starlette:
     faults = Faults()
 
@@ -274,6 +279,34 @@ def create_app(world: World, token: str, clock: Callable[[], float] = time.time)
             {**r0, "hyl_wt": ""}, {**r0, "rq": "2026-11-26"}])
         return JSONResponse({"errcode": 0, "result": recs})
 
+    def dispatch_day(request: Request) -> date | JSONResponse:
+        if not _app_key(request, token):
+            return JSONResponse({"retCode": "4010", "retMsg": "应用鉴权失败"}, status_code=401)
+        try:
+            return date.fromisoformat(request.query_params["date"])
+        except (KeyError, ValueError):
+            return JSONResponse({"retCode": "4000", "retMsg": "date=YYYY-MM-DD required"}, status_code=400)
+
+    async def dispatch_generation(request: Request) -> Response:
+        d = dispatch_day(request)
+        if isinstance(d, JSONResponse):
+            return d
+        recs = with_row_faults(request, feeds.dispatch_generation(world, d, now()), lambda r0: [
+            {**r0, "points": {"01": "N/A"}}, {**r0, "points": {"25": 1.0}},
+            {**r0, "creditCode": "911503990000000000", "points": {"01": 1.0}},
+            {k: v for k, v in r0.items() if k != "points"}])
+        return JSONResponse(feeds.dispatch_body("date", d, recs, unit="万千瓦时"))
+
+    async def dispatch_coal(request: Request) -> Response:
+        d = dispatch_day(request)
+        if isinstance(d, JSONResponse):
+            return d
+        recs = with_row_faults(request, feeds.dispatch_coal_stock(world, d, now()), lambda r0: [
+            {**r0, feeds.STOCK_FIELD: "--"}, {**r0, feeds.STOCK_FIELD: "-1.2000"},
+            {**r0, "creditCode": "911503990000000000"},
+            {k: v for k, v in r0.items() if k != feeds.STOCK_FIELD}])
+        return JSONResponse(feeds.dispatch_body("reportDate", d, recs))
+
     async def labels(request: Request) -> Response:
         try:
             start = epoch_s(datetime.fromisoformat(request.query_params["start"]))
@@ -306,6 +339,8 @@ def create_app(world: World, token: str, clock: Callable[[], float] = time.time)
         Route("/gas/openapi/hourly", gas),
         Route("/oil/api/v1/sales", oil),
         Route("/road/api/freight", road),
+        Route("/dispatch/api/v1/plant-generation", dispatch_generation),
+        Route("/dispatch/api/v1/plant-coal", dispatch_coal),
         Route("/admin/labels", labels),
         Route("/admin/faults", faults_view, methods=["GET", "POST", "DELETE"]),
     ])

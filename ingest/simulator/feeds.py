@@ -12,7 +12,10 @@ Every upstream has its own shape, the way the real ones do:
   city-gate station) in 万立方米, rows as arrays, hours as YYYYMMDDHH;
 - oil company: daily diesel and total refined-oil sales per district and per park sales
   area (`region_type`) in tonnes;
-- road transport: daily freight per district in 万吨 with pinyin-abbreviated field names.
+- road transport: daily freight per district in 万吨 with pinyin-abbreviated field names;
+- grid dispatch (the grid company's 电力调度 system, not its metering): per power plant a
+  24-point daily curve of hourly generation in 万千瓦时 (point "01" is the hour ending 01:00),
+  and a daily coal report (存煤量 and 日耗煤量 in 万吨, 可用天数) with Chinese field names.
 
 Times on the wire are local (Asia/Shanghai) without an offset unless stated.
 """
@@ -213,3 +216,49 @@ def road_records(world: World, first: date, last: date, now: int) -> list[dict[s
 
 def today(now: int) -> date:
     return date(1970, 1, 1) + timedelta(days=local_day(now))
+
+
+# --- grid dispatch: power plants ------------------------------------------------------------------
+STOCK_FIELD, BURN_FIELD, DAYS_FIELD = "存煤量(万吨)", "日耗煤量(万吨)", "可用天数"
+
+
+def _plant_id(i: int) -> str:
+    return f"WHRD{i + 1:03d}"  # the dispatch system's own plant number, beside the credit code
+
+
+def dispatch_generation(world: World, d: date, now: int) -> list[dict[str, Any]]:
+    """Each plant's generation curve for local day `d`: points "01".."24" (hour ending) in
+    万千瓦时, only the hours already served. A duplicate delivery repeats a plant's record
+    with the duplicated hours."""
+    day = day_number(d)
+    out: list[dict[str, Any]] = []
+    for i, s in enumerate(world.of("power.generation")):
+        first: dict[str, float] = {}
+        again: dict[str, float] = {}
+        for h in range(24):
+            vals = _served(world, s, day_start(day) + h * 3600, now)
+            for copy, v in enumerate(vals):
+                (first if copy == 0 else again)[f"{h + 1:02d}"] = round(v / 10000, 4)
+        for points in (first, again):
+            if points:
+                out.append({"plantId": _plant_id(i), "creditCode": s.entity.code, "plantName": s.entity.name_zh,
+                            "points": points})
+    return out
+
+
+def dispatch_coal_stock(world: World, d: date, now: int) -> list[dict[str, Any]]:
+    """Each plant's end-of-day coal for local day `d` (published the next morning): stock and
+    the day's burn in 万吨 as strings, and the days the stock lasts at its planned burn."""
+    day = day_number(d)
+    out: list[dict[str, Any]] = []
+    for i, s in enumerate(world.of("coal.plant_stock")):
+        g = world.generation_of(s)
+        for v in _daily_value(world, s, day, now, running=False):
+            out.append({"plantId": _plant_id(i), "creditCode": s.entity.code, "plantName": s.entity.name_zh,
+                        STOCK_FIELD: f"{v / 10000:.4f}", BURN_FIELD: f"{world.coal_burn(g, day) / 10000:.4f}",
+                        DAYS_FIELD: f"{v / world.planned_burn(g, day):.1f}"})
+    return out
+
+
+def dispatch_body(key: str, d: date, records: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {"retCode": "0000", "retMsg": "成功", "data": {key: d.isoformat(), **extra, "records": records}}

@@ -10,7 +10,9 @@ them to the unit its upstream really reports in (万吨, 万立方米 ...).
 Patterns: daily and weekly cycles of power use (carbide and ferro-alloy furnaces shift load into
 the night valley tariff), the Spring Festival (春节) dip placed by the lunar calendar, other
 public holidays from `chinese_calendar`, heating-season gas, one planned maintenance shutdown
-per enterprise and year.
+per enterprise and year. Power plants (热电) also report hourly generation (higher and flatter in
+the heating season, otherwise following the grid's demand) and a daily end-of-day coal stock
+that burns with their generation and is refilled by trains in lumps (see `plant_stock`).
 
 Incidents (the ground truth written to the labels file) are drawn per 28-day epoch:
 - production incidents per entity (all of its series): shutdown, level_shift, slow_decline;
@@ -69,17 +71,33 @@ UNIT_MIXUP = {"power.consumption": 1000.0, "coal.raw_output": 10000.0, "coal.was
               "coke.output": 10000.0, "gas.consumption": 10000.0, "oil.diesel_sales": 1000.0,
               "oil.refined_sales": 1000.0, "road.freight": 10000.0, "rail.tonnage_coal": 1000.0,
               "rail.tonnage_coke": 1000.0, "rail.tonnage_other": 1000.0, "coal.rail_in": 1000.0,
-              "coal.rail_out": 1000.0}
+              "coal.rail_out": 1000.0, "power.generation": 10000.0, "coal.plant_stock": 10000.0}
 
 # An upstream corrects a unit mix-up a day after it ends (the metering company rescales the
 # meter's readings, the mine's clerk re-enters the figure); until then it serves it wrong.
 UNIT_FIX_S = 86400
 
+# Power plants (热电, combined heat and power). Average generation per unit of scale, kWh per hour;
+# their own consumption (station service, `BASE_KW["power"]`) is about 5 % of it.
+PLANT_KW = 110000.0
+# Raw coal burnt per kWh generated: ~310 g of standard coal (7,000 kcal/kg) per kWh, as raw
+# coal of ~4,500 kcal/kg; heat sent to the district heating network burns up to 35 % more.
+RAW_COAL_T_PER_KWH = 310e-6 * 7000 / 4500
+HEAT_BURN = 0.35
+TRAIN_T = 3800.0  # one coal train: ~60 C70 wagons of ~63 t
+# A plant's low point before its next trains, in days of planned burn: 15 outside the heating
+# season, 10 in deep winter (winter stocks are run tighter), +-1 day from delivery to delivery.
+STOCK_LOW_DAYS = 15.0
+STOCK_WINTER_CUT = 5.0
+# Supply shortfalls (a delivery cycle's trains only partly arrive: rail congestion, a mine
+# halted by a safety inspection): chance per delivery cycle, higher in the heating season.
+P_SHORTFALL, P_SHORTFALL_WINTER = 0.03, 0.07
+
 PRODUCTION_KINDS = ("shutdown", "level_shift", "slow_decline")
 DATA_KINDS = ("spike", "stuck_meter", "missing_reports", "late_data", "duplicate_deliveries", "unit_mixup")
 # Kinds a detector is expected to find in the values; the others are delivery problems.
 VALUE_KINDS = frozenset({"shutdown", "level_shift", "slow_decline", "spike", "stuck_meter", "unit_mixup",
-                         "missing_reports"})
+                         "missing_reports", "supply_shortfall"})
 P_PRODUCTION = 0.12  # per entity and epoch
 P_DATA = 0.15  # per series and epoch
 
@@ -128,7 +146,7 @@ class SeriesDef:
     indicator: str
     entity: Entity
     frequency: str  # 15min | hour | day
-    profile: str  # power | grid | coal | rail | oil | road | gas
+    profile: str  # power | grid | coal | rail | oil | road | gas | generation | stock
     base: float  # typical value per slot, in the indicator's unit
 
     @property
@@ -250,6 +268,8 @@ def spring_festival_factor(profile: str, group: str | None, day: int) -> float:
         return _dip(offset, 0.35, 5, 12)
     if profile == "oil":
         return _dip(offset, 0.5, 4, 10)
+    if profile == "generation":
+        return _dip(offset, 0.85, 2, 8)  # the grid's festival dip, softened by the heat load
     return _dip(offset, 0.6, 4, 10)  # rail
 
 
@@ -273,6 +293,8 @@ class World:
     entities: list[Entity] = field(default_factory=list)
     series: list[SeriesDef] = field(default_factory=list)
     by_key: dict[str, SeriesDef] = field(default_factory=dict)
+    # coal burnt per (generation series key, local day): a cache, the values are pure
+    _burns: dict[tuple[str, int], float] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         doc = yaml.safe_load(WUHAI_FILE.read_text(encoding="utf-8"))
@@ -304,6 +326,14 @@ class World:
         for p in parks:
             out.append(SeriesDef("gas.consumption", p, "hour", "gas", GAS_M3H[p.code]))
             out += rail_and_oil(p, RAIL_CARS[p.district] * PARK_RAIL_SHARE[p.code], PARK_DIESEL_T[p.code])
+        # Power plants' generation and coal stock come last: series added later never move the
+        # values or incidents of the others (everything is keyed by the series' own hash).
+        for e in ents:
+            if e.group == "power":
+                kw = PLANT_KW * e.scale
+                out += [SeriesDef("power.generation", e, "hour", "generation", kw),
+                        SeriesDef("coal.plant_stock", e, "day", "stock",
+                                  STOCK_LOW_DAYS * kw * 24 * 0.8 * RAW_COAL_T_PER_KWH)]
         self.series = out
         self.by_key = {s.key: s for s in out}
 
@@ -319,6 +349,8 @@ class World:
         production incidents and planned maintenance, excluding data faults."""
         if s.profile == "grid":
             return self._grid(s, t)
+        if s.profile == "stock":
+            return self.plant_stock(s, local_day(t))
         day = local_day(t)
         value = s.base * self._shape(s, t, day)
         value *= self._production_factor(s, t)
@@ -343,6 +375,13 @@ class World:
                 f *= 0.85 if holiday else 1.0
         elif s.profile == "coal":
             f *= 0.95 if weekday == 6 and group not in CONTINUOUS else 1.0
+        elif s.profile == "generation":
+            h = local_hour(t)
+            heat = heating_intensity(day)
+            # combined heat and power: in the heating season the heat load keeps the units high
+            # and flat (以热定电); otherwise they follow the grid's demand (morning and evening peaks)
+            demand = 0.86 + 0.10 * math.exp(-(((h - 11) / 3.0) ** 2)) + 0.16 * math.exp(-(((h - 20) / 2.5) ** 2))
+            f *= (0.8 + 0.3 * heat) * (1.0 + (1.0 - 0.6 * heat) * (demand - 0.912))
         elif s.profile == "gas":
             h = local_hour(t)
             heat = heating_intensity(day)
@@ -367,6 +406,71 @@ class World:
         residential *= spring_festival_factor("grid", None, local_day(t))
         mw = total / 250.0 + residential  # kWh per 15 min -> MW
         return mw * (1.0 + 0.01 * (_u(self.seed, s.h, t // 900, 7) - 0.5))
+
+    # --- power plants' coal --------------------------------------------------------------
+    def generation_of(self, stock: SeriesDef) -> SeriesDef:
+        """The generation series of the plant a coal-stock series belongs to."""
+        return self.by_key[f"power.generation|{stock.entity.kind}|{stock.entity.code}"]
+
+    def planned_burn(self, g: SeriesDef, day: int) -> float:
+        """Coal (t) a plant plans to burn on a local day: its normal generation for the season,
+        no incidents. Stock levels and the 可用天数 it reports are counted in these days."""
+        heat = heating_intensity(day)
+        return g.base * 24 * (0.8 + 0.3 * heat) * RAW_COAL_T_PER_KWH * (1.0 + HEAT_BURN * heat)
+
+    def coal_burn(self, g: SeriesDef, day: int) -> float:
+        """Coal (t) a plant burnt on a local day: its true hourly generation that day times the
+        raw coal per kWh (more in the heating season, for the heat it supplies)."""
+        key = (g.key, day)
+        if key not in self._burns:
+            t0 = day_start(day)
+            kwh = sum(self.true_value(g, t0 + 3600 * h) for h in range(24))
+            self._burns[key] = kwh * RAW_COAL_T_PER_KWH * (1.0 + HEAT_BURN * heating_intensity(day))
+        return self._burns[key]
+
+    def deliveries(self, s: SeriesDef, day: int) -> float:
+        """Coal (t) arriving at a plant by train on a local day: whole trains from the start of
+        its delivery cycle, two a day (more only if the cycle could not take them otherwise)."""
+        k = cycle_of_day(self.seed, s, day)
+        first, end = cycle_days(self.seed, s, k)
+        g = self.generation_of(s)
+        total = self._low_point(s, g, k) - self._low_point(s, g, k - 1) + sum(
+            self.coal_burn(g, d) for d in range(first, end))
+        if total <= 0:
+            return 0.0
+        trains = max(1, round(total / TRAIN_T))
+        per_day = max(2, -(-trains // (end - first)))
+        arriving = min(per_day, max(0, trains - per_day * (day - first)))
+        return total / trains * arriving
+
+    def plant_stock(self, s: SeriesDef, day: int) -> float:
+        """End-of-day coal stock (t) of a plant: the last cycle's low point plus this cycle's
+        trains so far minus what was burnt so far, so that stock(d) = stock(d - 1) +
+        deliveries(d) - burn(d) on every day."""
+        k = cycle_of_day(self.seed, s, day)
+        first, _ = cycle_days(self.seed, s, k)
+        g = self.generation_of(s)
+        stock = self._low_point(s, g, k - 1)
+        for d in range(first, day + 1):
+            stock += self.deliveries(s, d) - self.coal_burn(g, d)
+        return max(stock, 0.0)
+
+    def _low_point(self, s: SeriesDef, g: SeriesDef, k: int) -> float:
+        """Stock (t) at the end of delivery cycle `k`, just before the next trains. Planned:
+        15 days of planned burn outside the heating season, 10 in deep winter, +-1 day. While
+        the plant is down or cut back (incident or maintenance) the trains only replace what
+        it burnt; in a supply shortfall only part of the planned trains arrive."""
+        first, end = cycle_days(self.seed, s, k)
+        if _disturbed(self.seed, s.entity, first, end):
+            return self._low_point(s, g, k - 1)
+        days = STOCK_LOW_DAYS - STOCK_WINTER_CUT * heating_intensity(end - 1) + 2.0 * (_u(self.seed, s.h, k, 54) - 0.5)
+        planned = days * self.planned_burn(g, end - 1)
+        short = shortfall(self.seed, s, k)
+        if short is None:
+            return planned
+        prev = self._low_point(s, g, k - 1)
+        burnt = sum(self.coal_burn(g, d) for d in range(first, end))
+        return prev + short * max(planned - prev + burnt, 0.0) - burnt
 
     def _production_factor(self, s: SeriesDef, t: int) -> float:
         f = 1.0
@@ -471,9 +575,61 @@ def entity_incidents(seed: int, entity: Entity, epoch: int) -> tuple[Incident, .
     return tuple(out)
 
 
+def delivery_cycle(seed: int, s: SeriesDef) -> tuple[int, int]:
+    """(length in days, phase) of a plant's coal delivery cycle: 5-7 days."""
+    length = 5 + int(_u(seed, s.h, 0, 52) * 3)
+    return length, int(_u(seed, s.h, 0, 53) * length)
+
+
+def cycle_of_day(seed: int, s: SeriesDef, day: int) -> int:
+    length, phase = delivery_cycle(seed, s)
+    return (day + phase) // length
+
+
+def cycle_days(seed: int, s: SeriesDef, k: int) -> tuple[int, int]:
+    """First local day of delivery cycle `k` and the first day after it."""
+    length, phase = delivery_cycle(seed, s)
+    return k * length - phase, (k + 1) * length - phase
+
+
+def _disturbed(seed: int, entity: Entity, first: int, end: int) -> bool:
+    """Whether a production incident or planned maintenance of `entity` touches local days [first, end)."""
+    a, b = day_start(first), day_start(end)
+    return any(i.end > a and i.start < b for ep in range(epoch_of(a), epoch_of(b - 1) + 1)
+               for i in entity_incidents(seed, entity, ep))
+
+
+def shortfall(seed: int, s: SeriesDef, k: int) -> float | None:
+    """The share of its planned coal a plant receives in delivery cycle `k` when a supply
+    shortfall hits it (0.3-0.6), else None. Not while the plant itself is disturbed."""
+    first, end = cycle_days(seed, s, k)
+    if _u(seed, s.h, k, 55) >= P_SHORTFALL + P_SHORTFALL_WINTER * heating_intensity(first):
+        return None
+    if _disturbed(seed, s.entity, first, end):
+        return None
+    return 0.3 + 0.3 * _u(seed, s.h, k, 56)
+
+
+def _supply_incidents(seed: int, s: SeriesDef, epoch: int) -> tuple[Incident, ...]:
+    """Supply shortfalls of a plant's delivery cycles starting in `epoch`."""
+    out = []
+    first_day = epoch * EPOCH_DAYS
+    for k in range(cycle_of_day(seed, s, first_day), cycle_of_day(seed, s, first_day + EPOCH_DAYS - 1) + 1):
+        first, end = cycle_days(seed, s, k)
+        factor = shortfall(seed, s, k)
+        if factor is not None and first_day <= first < first_day + EPOCH_DAYS:
+            out.append(Incident(s.key, "supply_shortfall", day_start(first), day_start(end), factor))
+    return tuple(out)
+
+
 @lru_cache(maxsize=65536)
 def series_incidents(seed: int, s: SeriesDef, epoch: int) -> tuple[Incident, ...]:
-    """Data incidents of one series in one epoch."""
+    """Data incidents of one series in one epoch (and a plant's supply shortfalls)."""
+    data = _data_incidents(seed, s, epoch)
+    return data + _supply_incidents(seed, s, epoch) if s.profile == "stock" else data
+
+
+def _data_incidents(seed: int, s: SeriesDef, epoch: int) -> tuple[Incident, ...]:
     h = s.h
     if _u(seed, h, epoch, 41) >= P_DATA:
         return ()

@@ -26,7 +26,7 @@ Planner = Callable[[datetime, datetime, str], list[RequestSpec]]
 class SourceDef:
     name: str
     family: str  # coal | power | oil | gas | transport
-    upstream: str  # key for the URL and credential in settings: power, coal, rail, gas, oil, road
+    upstream: str  # key for the URL and credential in settings: power, coal, rail, gas, oil, road, dispatch
     title_zh: str
     title_en: str
     plan: Planner  # (window start, window end, credential) -> requests
@@ -121,6 +121,14 @@ def plan_road(start: datetime, end: datetime, token: str) -> list[RequestSpec]:
                         _bearer(token))]
 
 
+def plan_dispatch(path: str) -> Planner:
+    """One request per local day; the grid dispatch system wants its app id and token as headers."""
+    def plan(start: datetime, end: datetime, token: str) -> list[RequestSpec]:
+        return [RequestSpec(path, {"date": d.isoformat()}, {"X-App-Id": "yunjian", "X-App-Token": token})
+                for d in _days(start, end)]
+    return plan
+
+
 H, D = timedelta(hours=1), timedelta(days=1)
 
 
@@ -155,6 +163,19 @@ def all_sources() -> list[SourceDef]:
                   "Transport bureau: daily road freight per district", plan_road, parsers.parse_road,
                   interval_s=900, step=D, lookback=3 * D, chunk=31 * D, initial_history=30 * D, max_catchup=60 * D,
                   expected_lag=2 * D, daily=True),
+        # Hourly, but asked for by local day (the dispatch system serves a plant's day as one
+        # curve): a run stores every hour served for the days its window touches; the hours
+        # outside the window are re-deliveries (no-ops) or simply early.
+        SourceDef("plant_generation", "power", "dispatch", "电网调度系统：电厂小时发电量",
+                  "Grid dispatch: hourly generation per power plant",
+                  plan_dispatch("/dispatch/api/v1/plant-generation"), parsers.parse_dispatch_generation,
+                  interval_s=300, step=H, lookback=6 * H, chunk=2 * D, initial_history=3 * D, max_catchup=7 * D,
+                  expected_lag=2 * H),
+        SourceDef("plant_coal_stock", "coal", "dispatch", "电网调度系统：电厂日末存煤",
+                  "Grid dispatch: power plants' end-of-day coal stock",
+                  plan_dispatch("/dispatch/api/v1/plant-coal"), parsers.parse_dispatch_coal,
+                  interval_s=900, step=D, lookback=3 * D, chunk=7 * D, initial_history=30 * D, max_catchup=60 * D,
+                  expected_lag=D, daily=True),
     ]
 
 

@@ -254,6 +254,51 @@ def parse_road(p: Payload) -> ParseResult:
     return _each(doc.get("result"), ParseResult(), row)
 
 
+# --- grid dispatch: power plants ---------------------------------------------------------------------
+def _dispatch_envelope(p: Payload, key: str) -> tuple[dict[str, Any], datetime]:
+    doc = _json(p)
+    if not isinstance(doc, dict) or doc.get("retCode") != "0000" or not isinstance(doc.get("data"), dict):
+        raise PayloadError(f"调度系统返回错误 / dispatch system error: {str(doc)[:200]}")
+    return doc["data"], local_time(doc["data"].get(key), "%Y-%m-%d")
+
+
+def _hour_ending(point: Any) -> int:
+    """A dispatch curve's point label "01".."24" (the hour ending then) as the hour it starts."""
+    text = str(point)
+    if not (text.isdigit() and 1 <= int(text) <= 24):
+        raise RowError(f"时点无效 / curve point {point!r} is not 01-24")
+    return int(text) - 1
+
+
+def parse_dispatch_generation(p: Payload) -> ParseResult:
+    """Each plant's 24-point generation curve for one day; a record with any unreadable point
+    is rejected whole (the dispatch system sends a plant's day as one unit)."""
+    data, day = _dispatch_envelope(p, "date")
+    unit = str(data.get("unit") or "万千瓦时")
+
+    def row(r: dict[str, Any]) -> list[ParsedRow]:
+        code, points = str(r["creditCode"]), r["points"]
+        if not isinstance(points, dict):
+            raise RowError(f"发电曲线格式错误 / points is not an object: {points!r}")
+        return [ParsedRow("power.generation", "enterprise", code, day + timedelta(hours=_hour_ending(k)), number(v),
+                          unit, {"plantId": r.get("plantId"), "creditCode": code, "point": k, "value": v})
+                for k, v in points.items()]
+
+    return _each(data.get("records"), ParseResult(), row)
+
+
+def parse_dispatch_coal(p: Payload) -> ParseResult:
+    """Each plant's end-of-day coal stock (存煤量, 万吨). The day's burn and 可用天数 in the same
+    record are the plant's own figures, kept in the raw record only."""
+    data, day = _dispatch_envelope(p, "reportDate")
+
+    def row(r: dict[str, Any]) -> list[ParsedRow]:
+        return [ParsedRow("coal.plant_stock", "enterprise", str(r["creditCode"]), day, number(r["存煤量(万吨)"]),
+                          "万吨", r)]
+
+    return _each(data.get("records"), ParseResult(), row)
+
+
 # --- long files (bulk import: `yunjian bulk-import`) -----------------------------------------------------------
 LONG_HEADER = ("indicator", "entity_kind", "entity_code", "time", "value", "unit")
 

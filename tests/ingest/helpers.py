@@ -22,7 +22,7 @@ WIRE = {"power.consumption": lambda v: round(v, 2), "power.grid_load": lambda v:
         "coal.raw_output": _ten_k, "coal.washed_output": _ten_k, "coke.output": _ten_k,
         "rail.loading_cars": lambda v: float(round(v)), "gas.consumption": _ten_k,
         "oil.diesel_sales": lambda v: round(v, 2), "oil.refined_sales": lambda v: round(v, 2),
-        "road.freight": _ten_k}
+        "road.freight": _ten_k, "power.generation": _ten_k, "coal.plant_stock": _ten_k}
 
 
 def expected(world: World, indicators: list[str], start: datetime, end: datetime) -> dict[Key, float]:

@@ -26,6 +26,8 @@ FAMILIES = {
     "gas_hourly": ["gas.consumption"],
     "oil_sales": ["oil.diesel_sales", "oil.refined_sales"],
     "road_freight": ["road.freight"],
+    "plant_generation": ["power.generation"],
+    "plant_coal_stock": ["coal.plant_stock"],
 }
 
 
@@ -75,3 +77,25 @@ def test_every_district_and_park_has_all_five_families_from_the_upstreams() -> N
     assert len(places) == 8
     assert {p: covered.get(p, set()) for p in places} == {p: set(families) for p in places}
 
+
+
+def test_every_power_plant_reports_generation_and_coal_stock_and_nothing_else_does() -> None:
+    world = World(seed=SEED)
+    plants = {e.code for e in world.enterprise_entities() if e.group == "power"}
+    assert plants
+    for indicator in ("power.generation", "coal.plant_stock"):
+        assert {s.entity.code for s in world.of(indicator)} == plants
+
+
+@pytest.mark.parametrize("source", ["plant_generation", "plant_coal_stock"])
+def test_the_dispatch_upstream_takes_its_own_credential_and_refuses_a_wrong_one(
+        source: str, simulator: Simulator, fresh_database_url: str, fresh_factory: sessionmaker[Session]) -> None:
+    wrong = settings_for(fresh_database_url, simulator, ingest_credentials={"dispatch": "wrong"})
+    res = runner.run_source(source_named(source), fresh_factory, wrong, holder="t", start=START, end=END,
+                            kind="backfill")
+    assert res.status == "failed" and "HTTP 401" in (res.error or "")
+    # the other upstreams' credentials are not the dispatch system's
+    others = settings_for(fresh_database_url, simulator, ingest_credentials={"power": "wrong", "coal": "wrong"})
+    ok = runner.run_source(source_named(source), fresh_factory, others, holder="t", start=START, end=END,
+                           kind="backfill")
+    assert ok.status == "ok" and ok.stored > 0

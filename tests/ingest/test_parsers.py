@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from backend.ingestion.batch import ParsedRow, PayloadError
 from backend.ingestion.service import resolve_rows
 from ingest.simulator import feeds
-from ingest.simulator.generator import World, epoch_s
+from ingest.simulator.generator import World, day_start, epoch_s, heating_intensity, local_day
 from ingest.sources import parsers
 from ingest.sources.client import RetryPolicy, retry_after_seconds
 from ingest.sources.definitions import source_named
 from ingest.sources.parsers import Payload, RowError, number
 
 BJ = parsers.UPSTREAM_TZ
+
+
+def date_of(day: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=day)
 
 
 def _json(doc: object) -> Payload:
@@ -219,3 +224,131 @@ def test_incidents_cover_every_kind_and_show_in_the_served_values() -> None:
     # served wrong while it lasts and the day after; corrected upstream from then on
     assert w.observed(s, mixup.start, now=mixup.end + 3600) == pytest.approx(w.observed(s, mixup.start))
     assert w.observed(s, mixup.start, now=mixup.end + 86400) == pytest.approx(w.true_value(s, mixup.start))
+
+
+def _dispatch(key: str, day: str, records: list[Any], **extra: object) -> Payload:
+    return _json({"retCode": "0000", "retMsg": "成功", "data": {key: day, **extra, "records": records}})
+
+
+def test_dispatch_generation_points_are_hours_ending_and_become_hour_starts() -> None:
+    res = parsers.parse_dispatch_generation(_dispatch("date", "2026-11-26", [
+        {"plantId": "WHRD001", "creditCode": "X", "points": {"01": 11.2345, "24": "9.5"}}], unit="万千瓦时"))
+    assert not res.rejected
+    assert [(r.indicator, r.entity_kind, r.entity_code, r.time, r.value, r.unit) for r in res.rows] == [
+        ("power.generation", "enterprise", "X", datetime(2026, 11, 26, 0, tzinfo=BJ), 11.2345, "万千瓦时"),
+        ("power.generation", "enterprise", "X", datetime(2026, 11, 26, 23, tzinfo=BJ), 9.5, "万千瓦时")]
+
+
+def test_dispatch_generation_rejects_a_plant_record_with_a_bad_point_and_keeps_the_others() -> None:
+    good = {"plantId": "WHRD001", "creditCode": "X", "points": {"01": 1.0}}
+    res = parsers.parse_dispatch_generation(_dispatch("date", "2026-11-26", [
+        good, {**good, "points": {"01": 1.0, "02": "N/A"}}, {**good, "points": {"25": 1.0}},
+        {**good, "points": {"00": 1.0}}, {**good, "points": [1.0]}, {**good, "points": {"03": -2}},
+        {"plantId": "WHRD001", "creditCode": "X"}]))
+    assert [(r.entity_code, r.value) for r in res.rows] == [("X", 1.0)]
+    reasons = [r.reason for r in res.rejected]
+    assert len(reasons) == 6
+    assert "not a number" in reasons[0] and "'25' is not 01-24" in reasons[1] and "'00' is not 01-24" in reasons[2]
+    assert "not an object" in reasons[3] and "negative" in reasons[4] and "missing field 'points'" in reasons[5]
+    assert all(" / " in r and not r[0].isascii() for r in reasons)  # Chinese first, then English
+
+
+def test_dispatch_coal_reads_the_stock_in_wan_tonnes_for_the_report_day() -> None:
+    res = parsers.parse_dispatch_coal(_dispatch("reportDate", "2026-11-26", [
+        {"plantId": "WHRD001", "creditCode": "X", "存煤量(万吨)": "2.1345", "日耗煤量(万吨)": "0.1402", "可用天数": "14.8"},
+        {"creditCode": "Y", "存煤量(万吨)": "--"}, {"creditCode": "Y", "存煤量(万吨)": "-1"},
+        {"creditCode": "Y", "可用天数": "3.0"}]))
+    [row] = res.rows
+    assert (row.indicator, row.entity_code, row.time, row.value, row.unit) == (
+        "coal.plant_stock", "X", datetime(2026, 11, 26, tzinfo=BJ), 2.1345, "万吨")
+    reasons = [r.reason for r in res.rejected]
+    assert "not a number" in reasons[0] and "negative" in reasons[1] and "missing field '存煤量(万吨)'" in reasons[2]
+
+
+@pytest.mark.parametrize("doc", [{"retCode": "4010", "retMsg": "应用鉴权失败"}, {"retCode": "0000", "data": []},
+                                 {"retCode": "0000", "data": {"date": "2026-11-26", "records": {}}}])
+def test_a_dispatch_error_or_a_body_without_records_is_a_payload_error(doc: dict[str, object]) -> None:
+    with pytest.raises(PayloadError):
+        parsers.parse_dispatch_generation(_json(doc))
+
+
+def test_the_dispatch_feed_round_trips_through_its_parser() -> None:
+    w = World(seed=1)
+    d = datetime(2026, 11, 20, tzinfo=BJ)
+    now = epoch_s(d) + 3 * 86400
+    gen = parsers.parse_dispatch_generation(_json(feeds.dispatch_body(
+        "date", d.date(), feeds.dispatch_generation(w, d.date(), now), unit="万千瓦时")))
+    stock = parsers.parse_dispatch_coal(_json(feeds.dispatch_body(
+        "reportDate", d.date(), feeds.dispatch_coal_stock(w, d.date(), now))))
+    assert not gen.rejected and not stock.rejected
+    plants = {s.entity.code for s in w.of("power.generation")}
+    assert {r.entity_code for r in gen.rows} == {r.entity_code for r in stock.rows} == plants
+    s = w.of("power.generation")[0]
+    served = {r.time: r.value for r in gen.rows if r.entity_code == s.entity.code}
+    t = epoch_s(d) + 5 * 3600
+    v = w.observed(s, t, now)
+    assert v is not None and served[datetime.fromtimestamp(t, UTC)] == pytest.approx(v / 10000, abs=6e-5)
+
+
+def test_plant_coal_stock_balances_with_generation_and_saws_between_deliveries() -> None:
+    w = World(seed=1)
+    s = w.of("coal.plant_stock")[0]
+    g = w.generation_of(s)
+    first = local_day(epoch_s(datetime(2025, 11, 1, tzinfo=BJ)))
+    days = range(first, first + 365)
+    for d in days:
+        kwh = sum(w.true_value(g, day_start(d) + 3600 * h) for h in range(24))
+        assert 0.45e-3 * kwh <= w.coal_burn(g, d) <= 0.7e-3 * kwh  # t raw coal per kWh, more with heat
+        assert w.plant_stock(s, d) == pytest.approx(w.plant_stock(s, d - 1) + w.deliveries(s, d) - w.coal_burn(g, d))
+    cover = {d: w.plant_stock(s, d) / w.planned_burn(g, d) for d in days}
+    shortfalls = [i for i in w.incidents(day_start(first), day_start(first + 365))
+                  if i.series_key == s.key and i.kind == "supply_shortfall"]
+    quiet = [c for d, c in cover.items() if not any(i.start <= day_start(d) < i.end + 7 * 86400 for i in shortfalls)]
+    assert min(quiet) >= 8 and max(quiet) <= 25
+    winter = [c for d, c in cover.items() if date_of(d).month == 1]
+    summer = [c for d, c in cover.items() if date_of(d).month == 7]
+    assert sum(winter) / len(winter) < sum(summer) / len(summer) - 2  # winter stocks run tighter
+    arrivals = [w.deliveries(s, d) for d in days if w.deliveries(s, d) > 0]
+    assert 30 <= len(arrivals) <= 150  # lumps every few days, not a daily trickle
+    assert sum(1 for a in arrivals if a >= 2500) > 0.9 * len(arrivals)  # train loads
+
+
+def test_a_supply_shortfall_takes_the_stock_below_its_usual_low() -> None:
+    w = World(seed=1)
+    start = epoch_s(datetime(2025, 1, 1, tzinfo=UTC))
+    shortfalls = [i for i in w.incidents(start, start + 365 * 86400) if i.kind == "supply_shortfall"]
+    assert shortfalls and all(i.label()["anomaly"] for i in shortfalls)
+    deeper = 0
+    for i in shortfalls:
+        s = w.by_key[i.series_key]
+        g = w.generation_of(s)
+        end_day = local_day(i.end) - 1
+        planned_low = 15 - 5 * heating_intensity(end_day) - 1  # the lowest a normal cycle goes
+        deeper += w.plant_stock(s, end_day) / w.planned_burn(g, end_day) < planned_low
+    assert deeper > 0.8 * len(shortfalls)
+
+
+def test_a_plant_shutdown_stops_its_generation_and_its_consumption() -> None:
+    w = World(seed=1)
+    start = epoch_s(datetime(2025, 1, 1, tzinfo=UTC))
+    [i, *_] = [i for i in w.incidents(start, start + 365 * 86400)
+               if i.kind == "shutdown" and i.series_key.startswith("power.generation")]
+    code = i.series_key.split("|")[2]
+    gen, use = w.by_key[i.series_key], w.by_key[f"power.consumption|enterprise|{code}"]
+    t = i.start + 6 * 3600
+    assert w.true_value(gen, t) < 0.1 * w.true_value(gen, t - 14 * 86400)
+    assert w.true_value(use, t // 900 * 900) < 0.1 * w.true_value(use, (t - 14 * 86400) // 900 * 900)
+
+
+def test_chp_generation_is_higher_and_flatter_in_winter_and_follows_demand_in_summer() -> None:
+    w = World(seed=1)
+    g = w.of("power.generation")[0]
+
+    def day(d: str) -> list[float]:
+        t0 = epoch_s(datetime.fromisoformat(f"{d}T00:00:00+08:00"))
+        return [w.true_value(g, t0 + 3600 * h) for h in range(24)]
+
+    jan, jul = day("2026-01-14"), day("2026-07-14")
+    assert sum(jan) > 1.25 * sum(jul)
+    assert max(jul) / min(jul) > max(jan) / min(jan)
+    assert jul[20] > 1.1 * jul[3]  # the evening peak
