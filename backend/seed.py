@@ -34,12 +34,14 @@ def seed(session: Session, *, city_file: Path | None = None, enterprises_file: P
         specs = demo.demo_enterprises()
     registry_service.upsert_enterprises(session, specs)
     # The demo admin (Settings.demo_user / demo_password) and one demo user per role.
+    from backend.alerts.defaults import seed_default_rules
     from backend.auth.demo import seed_users
     from backend.config import get_settings
     from backend.notifications.demo import seed_contacts
 
     settings = get_settings()
     seed_users(session, settings.demo_user, settings.demo_password)
+    seed_default_rules(session)
     if demo_contacts:
         seed_contacts(session)
     return SeedResult(indicators, len(specs))

@@ -288,13 +288,17 @@ def parse_dispatch_generation(p: Payload) -> ParseResult:
 
 
 def parse_dispatch_coal(p: Payload) -> ParseResult:
-    """Each plant's end-of-day coal stock (存煤量, 万吨). The day's burn and 可用天数 in the same
-    record are the plant's own figures, kept in the raw record only."""
+    """Each plant's end-of-day coal stock (存煤量, 万吨) and the days it lasts at the plant's
+    planned burn (可用天数, the plant's own figure; a record without it still gives the stock).
+    The day's burn stays in the raw record."""
     data, day = _dispatch_envelope(p, "reportDate")
 
     def row(r: dict[str, Any]) -> list[ParsedRow]:
-        return [ParsedRow("coal.plant_stock", "enterprise", str(r["creditCode"]), day, number(r["存煤量(万吨)"]),
-                          "万吨", r)]
+        code = str(r["creditCode"])
+        out = [ParsedRow("coal.plant_stock", "enterprise", code, day, number(r["存煤量(万吨)"]), "万吨", r)]
+        if r.get("可用天数") not in (None, ""):
+            out.append(ParsedRow("coal.plant_stock_days", "enterprise", code, day, number(r["可用天数"]), "天", r))
+        return out
 
     return _each(data.get("records"), ParseResult(), row)
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ingest.simulator.generator import World
+from ingest.simulator.generator import World, local_day
 
 Key = tuple[str, str, str, datetime]  # indicator, entity kind, entity code, time
 
@@ -30,7 +30,15 @@ def expected(world: World, indicators: list[str], start: datetime, end: datetime
     in the indicator's unit."""
     a, b = int(start.timestamp()), int(end.timestamp())
     out: dict[Key, float] = {}
-    for ind in indicators:
+    if "coal.plant_stock_days" in indicators:  # the dispatch report's 可用天数: stock / planned burn, 0.1 day
+        for s in world.of("coal.plant_stock"):
+            g = world.generation_of(s)
+            for t in world.slots(s, a, b):
+                v = world.observed(s, t, int(time.time()))
+                if v is not None:
+                    out[("coal.plant_stock_days", s.entity.kind, s.entity.code, datetime.fromtimestamp(t, UTC))] = \
+                        float(f"{v / world.planned_burn(g, local_day(t)):.1f}")
+    for ind in (i for i in indicators if i != "coal.plant_stock_days"):
         for s in world.of(ind):
             for t in world.slots(s, a, b):
                 v = world.observed(s, t, int(time.time()))  # as the simulator serves it now

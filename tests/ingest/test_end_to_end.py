@@ -27,7 +27,7 @@ FAMILIES = {
     "oil_sales": ["oil.diesel_sales", "oil.refined_sales"],
     "road_freight": ["road.freight"],
     "plant_generation": ["power.generation"],
-    "plant_coal_stock": ["coal.plant_stock"],
+    "plant_coal_stock": ["coal.plant_stock", "coal.plant_stock_days"],
 }
 
 

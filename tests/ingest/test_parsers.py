@@ -253,14 +253,16 @@ def test_dispatch_generation_rejects_a_plant_record_with_a_bad_point_and_keeps_t
     assert all(" / " in r and not r[0].isascii() for r in reasons)  # Chinese first, then English
 
 
-def test_dispatch_coal_reads_the_stock_in_wan_tonnes_for_the_report_day() -> None:
+def test_dispatch_coal_reads_the_stock_in_wan_tonnes_and_its_days_of_burn_for_the_report_day() -> None:
     res = parsers.parse_dispatch_coal(_dispatch("reportDate", "2026-11-26", [
         {"plantId": "WHRD001", "creditCode": "X", "存煤量(万吨)": "2.1345", "日耗煤量(万吨)": "0.1402", "可用天数": "14.8"},
         {"creditCode": "Y", "存煤量(万吨)": "--"}, {"creditCode": "Y", "存煤量(万吨)": "-1"},
         {"creditCode": "Y", "可用天数": "3.0"}]))
-    [row] = res.rows
-    assert (row.indicator, row.entity_code, row.time, row.value, row.unit) == (
+    stock, days = res.rows
+    assert (stock.indicator, stock.entity_code, stock.time, stock.value, stock.unit) == (
         "coal.plant_stock", "X", datetime(2026, 11, 26, tzinfo=BJ), 2.1345, "万吨")
+    assert (days.indicator, days.entity_code, days.time, days.value, days.unit) == (
+        "coal.plant_stock_days", "X", datetime(2026, 11, 26, tzinfo=BJ), 14.8, "天")
     reasons = [r.reason for r in res.rejected]
     assert "not a number" in reasons[0] and "negative" in reasons[1] and "missing field '存煤量(万吨)'" in reasons[2]
 
