@@ -278,10 +278,14 @@ def build_sql(sel: Selection, path: Path, bucket: Bucket | None, per_enterprise:
         # In the fixed part of a month view (monthly rows) or a day view (daily rows) each row is
         # one series in one bucket already: no truncation, and a plain count of series.
         one_row = _one_row_per_series_and_bucket(path, bucket)
+        # A group that is one entity holds one series of the indicator (series are unique per
+        # indicator and entity, and each is in exactly one part): its count is 1, with no
+        # count(DISTINCT) forcing a sort.
+        one_series = per_enterprise or sel.group_by in ("enterprise", "entity")
         sums = []
         for part in parts:
             rows_are_buckets = one_row and part == "fixed"
-            n = "count(*)" if rows_are_buckets else "count(DISTINCT sid)"
+            n = "1" if one_series else "count(*)" if rows_are_buckets else "count(DISTINCT sid)"
             sums.append(f"SELECT {group} AS g, {_bucket_expr(bucket, rows_are_buckets, split)} AS b, sum(s) AS value, "
                         f"bool_or(jf) AS jf, {n} AS n, max(last_at) AS last_at FROM {part} "
                         f"WHERE {where} AND {split_cond} GROUP BY 1, 2")
