@@ -9,10 +9,15 @@ reason, for a person to look at (and resubmit as is, or corrected, through
 `POST /api/v1/ingest/quarantine/{id}/resubmit`, which does not hold again).
 
 Only upward: a value far *below* its history is what a shutdown looks like, and is exactly
-what the detector must see. Not before the series has `MIN_HISTORY_DAYS` days of data (a new
-meter has no "usual" yet). 200× is far beyond any real change of an industrial meter against
+what the detector must see. 200× is far beyond any real change of an industrial meter against
 its own three-month maximum (a restart after a shutdown comes back to the old level, which the
 maximum still remembers), and far below the 1,000× of the smallest unit slip.
+
+A series with fewer than `MIN_HISTORY_DAYS` days of data (a meter just onboarded, where a
+wrongly configured unit is most likely) has no "usual" of its own yet; it is judged against
+its **peers**: the largest value any series of the same indicator with a history of its own
+held in those days. No single enterprise, park or district meters 200× the largest one of its
+kind. Without peers either (a new indicator), nothing is held.
 """
 
 from __future__ import annotations
@@ -33,13 +38,23 @@ class Ceiling:
     days: int
 
 
-def hold_reason(value: float, ceiling: Ceiling | None, unit: str) -> str | None:
-    """Why `value` (in the indicator's `unit`) is held, or None to store it."""
-    if ceiling is None or ceiling.days < MIN_HISTORY_DAYS or ceiling.largest <= 0:
+def hold_reason(value: float, ceiling: Ceiling | None, unit: str, peers: float | None = None) -> str | None:
+    """Why `value` (in the indicator's `unit`) is held, or None to store it. `ceiling`: the
+    series' own history; `peers`: the largest value of the indicator's series that have a
+    history of their own (used while the series has too little)."""
+    if ceiling is not None and ceiling.days >= MIN_HISTORY_DAYS:
+        if ceiling.largest <= 0:
+            return None
+        ratio = value / ceiling.largest
+        if ratio < HOLD_FACTOR:
+            return None
+        return (f"疑似单位错误，暂存待核：{value:,.6g} {unit} 是该序列近{HISTORY_DAYS}天最大值 {ceiling.largest:,.6g} 的 "
+                f"{ratio:,.0f} 倍 / suspected unit mix-up, held for review: {value:,.6g} {unit} is {ratio:,.0f}× the "
+                f"largest value of this series in {HISTORY_DAYS} days ({ceiling.largest:,.6g})")
+    if peers is None or peers <= 0 or value / peers < HOLD_FACTOR:
         return None
-    ratio = value / ceiling.largest
-    if ratio < HOLD_FACTOR:
-        return None
-    return (f"疑似单位错误，暂存待核：{value:,.6g} {unit} 是该序列近{HISTORY_DAYS}天最大值 {ceiling.largest:,.6g} 的 "
-            f"{ratio:,.0f} 倍 / suspected unit mix-up, held for review: {value:,.6g} {unit} is {ratio:,.0f}× the "
-            f"largest value of this series in {HISTORY_DAYS} days ({ceiling.largest:,.6g})")
+    ratio = value / peers
+    return (f"疑似单位错误，暂存待核：新序列的 {value:,.6g} {unit} 是同一指标各对象近{HISTORY_DAYS}天最大值 {peers:,.6g} "
+            f"的 {ratio:,.0f} 倍 / suspected unit mix-up, held for review: this new series' {value:,.6g} {unit} is "
+            f"{ratio:,.0f}× the largest value any series of this indicator held in {HISTORY_DAYS} days "
+            f"({peers:,.6g})")

@@ -169,13 +169,18 @@ def _hold_implausible(session: Session, good: list[ResolvedRow], ids: dict[Serie
     """Split resolved rows into those to store and those held as suspected unit mix-ups."""
     since = now.astimezone(ZoneInfo(tz)).date() - timedelta(days=plausibility.HISTORY_DAYS)
     found = obs_repo.series_ceilings(session, list({ids[r.key] for r in good}), since)
-    if not found:
-        return good, []
     ceilings = {sid: plausibility.Ceiling(top, n) for sid, (top, n) in found.items()}
+    # Series without a history of their own are judged against their indicator's peers.
+    young = {r.key[0] for r in good if ceilings.get(ids[r.key], plausibility.Ceiling(0, 0)).days
+             < plausibility.MIN_HISTORY_DAYS}
+    peers = obs_repo.indicator_ceilings(session, sorted(young), since, plausibility.MIN_HISTORY_DAYS) if young else {}
+    if not ceilings and not peers:
+        return good, []
     keep: list[ResolvedRow] = []
     held: list[RejectedRow] = []
     for r in good:
-        reason = plausibility.hold_reason(r.value, ceilings.get(ids[r.key]), indicators[r.key[0]][0])
+        reason = plausibility.hold_reason(r.value, ceilings.get(ids[r.key]), indicators[r.key[0]][0],
+                                          peers.get(r.key[0]))
         if reason is None:
             keep.append(r)
         else:

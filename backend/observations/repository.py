@@ -332,6 +332,17 @@ def series_ceilings(session: Session, series_ids: Sequence[int], since: date) ->
     return {int(sid): (float(top), int(n)) for sid, top, n in rows}
 
 
+def indicator_ceilings(session: Session, indicators: Sequence[str], since: date, min_days: int) -> dict[str, float]:
+    """Per indicator: the largest stored value, from `since` on, among its series that have
+    data on at least `min_days` days since then (daily rollups)."""
+    rows = session.execute(text("""SELECT indicator_code, max(top) FROM (
+            SELECT s.indicator_code, max(r.max) AS top FROM series s JOIN rollup_daily r ON r.series_id = s.id
+            WHERE s.indicator_code = ANY(CAST(:inds AS text[])) AND r.day >= CAST(:since AS date)
+            GROUP BY s.indicator_code, s.id HAVING count(*) >= :n) x GROUP BY indicator_code"""),
+                           {"inds": list(indicators), "since": since, "n": min_days})
+    return {str(code): float(top) for code, top in rows}
+
+
 def mark_all_data_changed(session: Session) -> None:
     """Bump the data version of everything (`data_version` scope `*`, migration 0006), for a
     change the rollup triggers do not see."""

@@ -22,9 +22,19 @@ def test_only_a_value_far_above_a_known_history_is_held():
     reason = hold_reason(5000.0 * 1000, c, "t")
     assert reason is not None and reason.startswith("疑似单位错误") and "1,000×" in reason
     assert hold_reason(0.0, c, "t") is None  # a shutdown is what the detector must see
-    assert hold_reason(5e9, Ceiling(5000.0, MIN_HISTORY_DAYS - 1), "t") is None  # no usual yet
-    assert hold_reason(5e9, Ceiling(0.0, 60), "t") is None  # nothing but zeros: no scale to judge
+    assert hold_reason(5e9, Ceiling(5000.0, MIN_HISTORY_DAYS - 1), "t") is None  # no usual yet, no peers
+    assert hold_reason(5e9, Ceiling(0.0, 60), "t", peers=5000.0) is None  # its own zeros: no scale to judge
     assert hold_reason(5e9, None, "t") is None
+
+
+def test_a_series_without_a_history_is_judged_against_the_largest_of_its_peers():
+    young = Ceiling(3000.0, MIN_HISTORY_DAYS - 1)
+    assert hold_reason(5000.0 * HOLD_FACTOR * 0.99, young, "t", peers=5000.0) is None
+    reason = hold_reason(5000.0 * 10_000, young, "t", peers=5000.0)
+    assert reason is not None and "新序列" in reason and "10,000×" in reason
+    assert hold_reason(5e9, None, "t", peers=5000.0) is not None  # its very first value
+    # with a history of its own, the series' own maximum decides, not its peers
+    assert hold_reason(5000.0 * 300, Ceiling(5000.0 * 10, 30), "t", peers=5000.0) is None
 
 
 def _codes(session: Session, n: int) -> list[str]:
@@ -50,7 +60,7 @@ def test_a_scheduled_feed_holds_a_unit_slip_and_stores_the_rest_of_the_batch(db_
 
     today = [ParsedRow("coal.raw_output", "enterprise", old, _day(0), 4500.0, "万吨", raw={"v": "4500"}),  # t as 万吨
              ParsedRow("coal.raw_output", "enterprise", old, _day(-1), 0.0, "万吨"),  # shut down: stored
-             ParsedRow("coal.raw_output", "enterprise", new, _day(0), 4000.0, "万吨")]  # 3 days of history only
+             ParsedRow("coal.raw_output", "enterprise", new, _day(0), 0.35, "万吨")]  # young, plausible: stored
     res = _store(db_session, today, hold=True)
     assert (res.inserted, res.rejected) == (2, 1)
     raw, reason = db_session.execute(text("SELECT raw_text, reason FROM ingest_quarantine")).one()
@@ -73,3 +83,19 @@ def test_without_the_hold_a_file_import_stores_the_value_as_given(db_session: Se
     res = _store(db_session, [ParsedRow("coal.raw_output", "enterprise", code, _day(0), 5000.0, "万吨")], hold=False)
     assert res.inserted == 1 and res.rejected == 0
     assert db_session.execute(text("SELECT max(value) FROM period_observation")).scalar_one() == pytest.approx(5e7)
+
+
+def test_a_new_meter_with_a_wrong_unit_from_its_first_day_is_held_against_its_peers(db_session: Session):
+    service.register_source(db_session, name="coal_production", family="coal", title_zh="煤", title_en="coal",
+                            interval_s=600, expected_lag_s=86400)
+    peer, new = _codes(db_session, 2)
+    _store(db_session, [ParsedRow("coal.raw_output", "enterprise", peer, _day(i), 0.5, "万吨") for i in range(1, 11)],
+           hold=False)
+    first_days = [ParsedRow("coal.raw_output", "enterprise", new, _day(i), 3000.0, "万吨") for i in range(0, 2)]
+    res = _store(db_session, first_days, hold=True)  # 3,000 万吨 a day: 6,000× the largest peer's 5,000 t
+    assert (res.inserted, res.rejected) == (0, 2)
+    reasons = db_session.execute(text("SELECT reason FROM ingest_quarantine")).scalars().all()
+    assert all("新序列" in r and "6,000×" in r for r in reasons)
+    # an indicator nobody has a history of yet: nothing to judge by, stored
+    fresh = _store(db_session, [ParsedRow("coke.output", "enterprise", new, _day(0), 3000.0, "万吨")], hold=True)
+    assert fresh.inserted == 1
