@@ -13,11 +13,15 @@ what the detector must see. 200× is far beyond any real change of an industrial
 its own three-month maximum (a restart after a shutdown comes back to the old level, which the
 maximum still remembers), and far below the 1,000× of the smallest unit slip.
 
+"The largest value" is robust: the 75th percentile of the series' daily maxima, so that a few
+days of a mix-up stored earlier (before anyone noticed) do not become the yardstick.
+
 A series with fewer than `MIN_HISTORY_DAYS` days of data (a meter just onboarded, where a
 wrongly configured unit is most likely) has no "usual" of its own yet; it is judged against
-its **peers**: the largest value any series of the same indicator with a history of its own
-held in those days. No single enterprise, park or district meters 200× the largest one of its
-kind. Without peers either (a new indicator), nothing is held.
+its **peers**: the largest usual value of the *other* series of the same indicator, stored or
+in the same batch (a system started from nothing judges its first batch by the batch). No
+single enterprise, park or district meters 200× the largest one of its kind. Without peers
+(a new indicator, a single series), nothing is held.
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ MIN_HISTORY_DAYS = 7
 
 @dataclass(frozen=True)
 class Ceiling:
-    """The largest value a series held over the last `HISTORY_DAYS` days, and on how many
-    days it had data (from the daily rollups)."""
+    """The usual largest value of a series over the last `HISTORY_DAYS` days (75th percentile
+    of its daily maxima), and on how many days it had data (from the daily rollups)."""
 
     largest: float
     days: int
@@ -40,21 +44,30 @@ class Ceiling:
 
 def hold_reason(value: float, ceiling: Ceiling | None, unit: str, peers: float | None = None) -> str | None:
     """Why `value` (in the indicator's `unit`) is held, or None to store it. `ceiling`: the
-    series' own history; `peers`: the largest value of the indicator's series that have a
-    history of their own (used while the series has too little)."""
+    series' own history; `peers`: the largest usual value of the indicator's other series
+    (`peer_ceiling`; used while the series has too little history of its own)."""
     if ceiling is not None and ceiling.days >= MIN_HISTORY_DAYS:
         if ceiling.largest <= 0:
             return None
         ratio = value / ceiling.largest
         if ratio < HOLD_FACTOR:
             return None
-        return (f"疑似单位错误，暂存待核：{value:,.6g} {unit} 是该序列近{HISTORY_DAYS}天最大值 {ceiling.largest:,.6g} 的 "
+        return (f"疑似单位错误，暂存待核：{value:,.6g} {unit} 是该序列近{HISTORY_DAYS}天常见最大值 {ceiling.largest:,.6g} 的 "
                 f"{ratio:,.0f} 倍 / suspected unit mix-up, held for review: {value:,.6g} {unit} is {ratio:,.0f}× the "
-                f"largest value of this series in {HISTORY_DAYS} days ({ceiling.largest:,.6g})")
+                f"usual largest value of this series in {HISTORY_DAYS} days ({ceiling.largest:,.6g})")
     if peers is None or peers <= 0 or value / peers < HOLD_FACTOR:
         return None
     ratio = value / peers
-    return (f"疑似单位错误，暂存待核：新序列的 {value:,.6g} {unit} 是同一指标各对象近{HISTORY_DAYS}天最大值 {peers:,.6g} "
+    return (f"疑似单位错误，暂存待核：新序列的 {value:,.6g} {unit} 是同一指标其他对象近{HISTORY_DAYS}天常见最大值中的最大者 {peers:,.6g} "
             f"的 {ratio:,.0f} 倍 / suspected unit mix-up, held for review: this new series' {value:,.6g} {unit} is "
-            f"{ratio:,.0f}× the largest value any series of this indicator held in {HISTORY_DAYS} days "
+            f"{ratio:,.0f}× the largest usual value of the other series of this indicator in {HISTORY_DAYS} days "
             f"({peers:,.6g})")
+
+
+def peer_ceiling(series_id: int, stored_top: list[tuple[int, float]], batch_max: dict[int, float]) -> float | None:
+    """The largest usual value among the *other* series of an indicator: `stored_top` holds the
+    two largest stored ones (series id, value), `batch_max` each series' largest value in the
+    batch being stored."""
+    others = [v for sid, v in stored_top if sid != series_id][:1]
+    others += [v for sid, v in batch_max.items() if sid != series_id]
+    return max(others) if others else None

@@ -170,17 +170,23 @@ def _hold_implausible(session: Session, good: list[ResolvedRow], ids: dict[Serie
     since = now.astimezone(ZoneInfo(tz)).date() - timedelta(days=plausibility.HISTORY_DAYS)
     found = obs_repo.series_ceilings(session, list({ids[r.key] for r in good}), since)
     ceilings = {sid: plausibility.Ceiling(top, n) for sid, (top, n) in found.items()}
-    # Series without a history of their own are judged against their indicator's peers.
-    young = {r.key[0] for r in good if ceilings.get(ids[r.key], plausibility.Ceiling(0, 0)).days
-             < plausibility.MIN_HISTORY_DAYS}
-    peers = obs_repo.indicator_ceilings(session, sorted(young), since, plausibility.MIN_HISTORY_DAYS) if young else {}
-    if not ceilings and not peers:
-        return good, []
+    # Series without a history of their own are judged against their indicator's other series,
+    # stored and in this batch.
+    young = {r.key[0] for r in good
+             if ceilings.get(ids[r.key], plausibility.Ceiling(0, 0)).days < plausibility.MIN_HISTORY_DAYS}
+    stored_top = obs_repo.indicator_ceilings(session, sorted(young), since) if young else {}
+    batch_max: dict[str, dict[int, float]] = defaultdict(dict)
+    for r in good:
+        if r.key[0] in young:
+            sid = ids[r.key]
+            batch_max[r.key[0]][sid] = max(batch_max[r.key[0]].get(sid, 0.0), r.value)
     keep: list[ResolvedRow] = []
     held: list[RejectedRow] = []
     for r in good:
-        reason = plausibility.hold_reason(r.value, ceilings.get(ids[r.key]), indicators[r.key[0]][0],
-                                          peers.get(r.key[0]))
+        sid = ids[r.key]
+        peers = (plausibility.peer_ceiling(sid, stored_top.get(r.key[0], []), batch_max[r.key[0]])
+                 if r.key[0] in young else None)
+        reason = plausibility.hold_reason(r.value, ceilings.get(sid), indicators[r.key[0]][0], peers)
         if reason is None:
             keep.append(r)
         else:

@@ -322,25 +322,30 @@ def drop_raw_chunks(session: Session, cutoff: datetime) -> int:
 
 
 def series_ceilings(session: Session, series_ids: Sequence[int], since: date) -> dict[int, tuple[float, int]]:
-    """Per series: the largest stored value and the number of days with data, over the local
-    days from `since` on (daily rollups, primary-key range reads)."""
+    """Per series: its usual largest value (75th percentile of its daily maxima) and the
+    number of days with data, over the local days from `since` on (daily rollups)."""
     if not series_ids:
         return {}
-    rows = session.execute(text("""SELECT series_id, max(max), count(*) FROM rollup_daily
-        WHERE series_id = ANY(CAST(:ids AS int[])) AND day >= CAST(:since AS date) GROUP BY series_id"""),
-                           {"ids": sorted(set(series_ids)), "since": since})
+    rows = session.execute(text("""SELECT series_id, percentile_cont(0.75) WITHIN GROUP (ORDER BY max), count(*)
+        FROM rollup_daily WHERE series_id = ANY(CAST(:ids AS int[])) AND day >= CAST(:since AS date)
+        GROUP BY series_id"""), {"ids": sorted(set(series_ids)), "since": since})
     return {int(sid): (float(top), int(n)) for sid, top, n in rows}
 
 
-def indicator_ceilings(session: Session, indicators: Sequence[str], since: date, min_days: int) -> dict[str, float]:
-    """Per indicator: the largest stored value, from `since` on, among its series that have
-    data on at least `min_days` days since then (daily rollups)."""
-    rows = session.execute(text("""SELECT indicator_code, max(top) FROM (
-            SELECT s.indicator_code, max(r.max) AS top FROM series s JOIN rollup_daily r ON r.series_id = s.id
-            WHERE s.indicator_code = ANY(CAST(:inds AS text[])) AND r.day >= CAST(:since AS date)
-            GROUP BY s.indicator_code, s.id HAVING count(*) >= :n) x GROUP BY indicator_code"""),
-                           {"inds": list(indicators), "since": since, "n": min_days})
-    return {str(code): float(top) for code, top in rows}
+def indicator_ceilings(session: Session, indicators: Sequence[str], since: date) -> dict[str, list[tuple[int, float]]]:
+    """Per indicator: its two series with the largest usual value (75th percentile of their
+    daily maxima from `since` on), as (series id, value), largest first."""
+    rows = session.execute(text("""SELECT indicator_code, sid, top FROM (
+            SELECT indicator_code, sid, top, row_number() OVER (PARTITION BY indicator_code ORDER BY top DESC) AS k
+            FROM (SELECT s.indicator_code, s.id AS sid, percentile_cont(0.75) WITHIN GROUP (ORDER BY r.max) AS top
+                  FROM series s JOIN rollup_daily r ON r.series_id = s.id
+                  WHERE s.indicator_code = ANY(CAST(:inds AS text[])) AND r.day >= CAST(:since AS date)
+                  GROUP BY s.indicator_code, s.id) per_series) ranked
+        WHERE k <= 2 ORDER BY indicator_code, k"""), {"inds": list(indicators), "since": since})
+    out: dict[str, list[tuple[int, float]]] = {}
+    for code, sid, top in rows:
+        out.setdefault(str(code), []).append((int(sid), float(top)))
+    return out
 
 
 def mark_all_data_changed(session: Session) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from backend.ingestion import service
 from backend.ingestion.batch import ParsedRow
-from backend.ingestion.plausibility import HOLD_FACTOR, MIN_HISTORY_DAYS, Ceiling, hold_reason
+from backend.ingestion.plausibility import HOLD_FACTOR, MIN_HISTORY_DAYS, Ceiling, hold_reason, peer_ceiling
 
 NOW = datetime(2026, 11, 27, 8, tzinfo=UTC)
 TZ = "Asia/Shanghai"
@@ -33,6 +33,10 @@ def test_a_series_without_a_history_is_judged_against_the_largest_of_its_peers()
     reason = hold_reason(5000.0 * 10_000, young, "t", peers=5000.0)
     assert reason is not None and "新序列" in reason and "10,000×" in reason
     assert hold_reason(5e9, None, "t", peers=5000.0) is not None  # its very first value
+    # the peers are the other series, stored or in the same batch, never the series itself
+    assert peer_ceiling(1, [(1, 9e9), (2, 500.0)], {3: 700.0, 1: 9e9}) == 700.0
+    assert peer_ceiling(1, [(2, 500.0)], {}) == 500.0
+    assert peer_ceiling(1, [], {1: 5.0}) is None
     # with a history of its own, the series' own maximum decides, not its peers
     assert hold_reason(5000.0 * 300, Ceiling(5000.0 * 10, 30), "t", peers=5000.0) is None
 
@@ -99,3 +103,20 @@ def test_a_new_meter_with_a_wrong_unit_from_its_first_day_is_held_against_its_pe
     # an indicator nobody has a history of yet: nothing to judge by, stored
     fresh = _store(db_session, [ParsedRow("coke.output", "enterprise", new, _day(0), 3000.0, "万吨")], hold=True)
     assert fresh.inserted == 1
+
+
+def test_a_mixup_stored_before_does_not_become_the_yardstick(db_session: Session):
+    (code,) = _codes(db_session, 1)
+    clean = [ParsedRow("coal.raw_output", "enterprise", code, _day(i), 0.5, "万吨") for i in range(3, 23)]
+    slipped = [ParsedRow("coal.raw_output", "enterprise", code, _day(i), 5000.0, "万吨") for i in (1, 2)]
+    _store(db_session, clean + slipped, hold=False)  # two wrong days got in before anyone noticed
+    res = _store(db_session, [ParsedRow("coal.raw_output", "enterprise", code, _day(0), 5000.0, "万吨")], hold=True)
+    assert (res.inserted, res.rejected) == (0, 1)  # judged by the usual days, not by the two wrong ones
+
+
+def test_a_system_started_from_nothing_judges_its_first_batch_by_the_batch(db_session: Session):
+    codes = _codes(db_session, 4)
+    first = [ParsedRow("coal.raw_output", "enterprise", c, _day(0), 0.4 + k / 10, "万吨") for k, c in enumerate(codes)]
+    first[2] = first[2]._replace(value=4000.0)  # one meter sends tonnes as 万吨
+    res = _store(db_session, first, hold=True)
+    assert (res.inserted, res.rejected) == (3, 1)
