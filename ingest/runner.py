@@ -36,6 +36,23 @@ def make_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def holder_is_dead(holder: str) -> bool:
+    """Whether a lease holder (`make_holder`) was a process on this machine that no longer
+    exists: a worker killed mid-run (Ctrl-C, kill -9, a crash) leaves its lease behind, and a
+    restarted one need not wait for it to expire. Holders on other machines are never judged."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
 @dataclass
 class RunResult:
     source: str
@@ -78,7 +95,7 @@ def run_source(src: SourceDef, sf: sessionmaker[Session], settings: Settings, *,
     with transaction(sf) as s:
         register(s, src, settings)
     with transaction(sf) as s:
-        if not service.claim_lease(s, src.name, holder, wall, ttl):
+        if not service.claim_lease(s, src.name, holder, wall, ttl, holder_is_dead):
             service.record_skipped(s, source=src.name, kind=kind, holder=holder, now=wall)
             log.info("%s: another worker holds the lease; skipped", src.name)
             return RunResult(src.name, "skipped")

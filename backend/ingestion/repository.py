@@ -72,6 +72,21 @@ def claim_lease(session: Session, name: str, holder: str, now: datetime, expires
     return row is not None
 
 
+def lease_holder(session: Session, name: str, now: datetime) -> str | None:
+    """Who holds the unexpired lease on `name` (None: nobody)."""
+    return session.execute(text("SELECT holder FROM ingest_lease WHERE name = :n AND expires_at > :now"),
+                           {"n": name, "now": now}).scalar()
+
+
+def take_over_lease(session: Session, name: str, old_holder: str, holder: str, now: datetime,
+                    expires: datetime) -> bool:
+    """Take the lease from `old_holder` (known to be dead); only if it still holds it."""
+    row = session.execute(text("""UPDATE ingest_lease SET holder = :h, acquired_at = :now, expires_at = :exp
+        WHERE name = :n AND holder = :old RETURNING holder"""),
+                          {"n": name, "h": holder, "old": old_holder, "now": now, "exp": expires}).first()
+    return row is not None
+
+
 def holds_lease(session: Session, name: str, holder: str, now: datetime) -> bool:
     """True if `holder` still holds an unexpired lease; locks the lease row until commit so it
     cannot be taken over while the holder writes."""

@@ -400,8 +400,19 @@ def watermark(session: Session, source: str) -> datetime | None:
     return src.watermark_at if src else None
 
 
-def claim_lease(session: Session, source: str, holder: str, now: datetime, ttl_s: float) -> bool:
-    return repo.claim_lease(session, source, holder, now, now + timedelta(seconds=ttl_s))
+def claim_lease(session: Session, source: str, holder: str, now: datetime, ttl_s: float,
+                holder_is_dead: Callable[[str], bool] | None = None) -> bool:
+    """Take the source's lease when it is free, expired or ours; with `holder_is_dead`, also
+    when its holder is known to be gone (a worker killed mid-run on this machine), instead of
+    waiting for the lease to expire."""
+    expires = now + timedelta(seconds=ttl_s)
+    if repo.claim_lease(session, source, holder, now, expires):
+        return True
+    if holder_is_dead is None:
+        return False
+    current = repo.lease_holder(session, source, now)
+    return current is not None and holder_is_dead(current) and repo.take_over_lease(
+        session, source, current, holder, now, expires)
 
 
 def release_lease(session: Session, source: str, holder: str, now: datetime) -> None:

@@ -80,6 +80,28 @@ def test_a_lease_has_one_holder_until_it_expires_or_is_released(db_session: Sess
     assert service.claim_lease(db_session, "s", "c", NOW + timedelta(seconds=100), 60)
 
 
+def test_a_lease_left_by_a_worker_killed_on_this_machine_is_taken_over_at_once(db_session: Session) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from ingest.runner import holder_is_dead, make_holder
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    here = socket.gethostname()
+    dead, elsewhere = f"{here}:{gone.pid}:deadbeef", f"other-host:{gone.pid}:deadbeef"
+    assert holder_is_dead(dead)
+    assert not holder_is_dead(elsewhere) and not holder_is_dead(make_holder()) and not holder_is_dead("garbage")
+    assert service.claim_lease(db_session, "s", dead, NOW, 300)
+    me = make_holder()
+    assert not service.claim_lease(db_session, "s", me, NOW + timedelta(seconds=5), 300)  # no judge: wait
+    assert service.claim_lease(db_session, "s", me, NOW + timedelta(seconds=5), 300, holder_is_dead)
+    assert repo.holds_lease(db_session, "s", me, NOW + timedelta(seconds=6))
+    assert service.claim_lease(db_session, "t", elsewhere, NOW, 300)  # another machine's: never judged
+    assert not service.claim_lease(db_session, "t", me, NOW + timedelta(seconds=5), 300, holder_is_dead)
+
+
 def test_a_worker_that_lost_its_lease_cannot_write(db_session: Session) -> None:
     service.claim_lease(db_session, "coal_production", "b", datetime.now(UTC), 60)
     with pytest.raises(service.LeaseLost):
