@@ -412,6 +412,9 @@ def check_missing(session: Session, now: datetime, grace_intervals: int = 4, giv
     windows = _windows(repo.active_silences(session, now))
     policies = effective_policies(session)
     rules_imp = _rules_by_series(repo.rules_for(session, {m.indicator_code for m in metas.values()}), metas)[1]
+    from backend.ingestion.service import held_counts
+
+    held = held_counts(session, [s for s, _, _ in silent])
     opened: list[int] = []
     for sid, last, freq in silent:
         meta = metas.get(sid)
@@ -427,6 +430,10 @@ def check_missing(session: Session, now: datetime, grace_intervals: int = 4, giv
         alert.checks = ["missing"]
         alert.last_point_at = last
         alert.explanation_zh, alert.explanation_en = res.message_zh, res.message_en
+        if held.get(sid):
+            # Not silent after all: its values arrived and are held as a suspected unit mix-up.
+            alert.explanation_zh += f"；另有 {held[sid]} 条数据因疑似单位错误暂存待核（隔离区）"
+            alert.explanation_en += f"; {held[sid]} values arrived and are held in quarantine as a suspected unit mix-up"
         opened.append(alert.id)
     session.flush()
     return opened

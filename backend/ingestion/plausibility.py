@@ -42,26 +42,37 @@ class Ceiling:
     days: int
 
 
-def hold_reason(value: float, ceiling: Ceiling | None, unit: str, peers: float | None = None) -> str | None:
-    """Why `value` (in the indicator's `unit`) is held, or None to store it. `ceiling`: the
-    series' own history; `peers`: the largest usual value of the indicator's other series
-    (`peer_ceiling`; used while the series has too little history of its own)."""
+@dataclass(frozen=True)
+class Hold:
+    """Why a value is held: how many times its yardstick it is, and which yardstick (the
+    series' own usual largest value, or its peers')."""
+
+    ratio: float
+    yardstick: float
+    basis: str  # own | peers
+
+
+def judge(value: float, ceiling: Ceiling | None, peers: float | None = None) -> Hold | None:
+    """Whether `value` is held. `ceiling`: the series' own history; `peers`: the largest usual
+    value of the indicator's other series (`peer_ceiling`), used while the series has too
+    little history of its own."""
     if ceiling is not None and ceiling.days >= MIN_HISTORY_DAYS:
-        if ceiling.largest <= 0:
+        if ceiling.largest <= 0 or value / ceiling.largest < HOLD_FACTOR:
             return None
-        ratio = value / ceiling.largest
-        if ratio < HOLD_FACTOR:
-            return None
-        return (f"疑似单位错误，暂存待核：{value:,.6g} {unit} 是该序列近{HISTORY_DAYS}天常见最大值 {ceiling.largest:,.6g} 的 "
-                f"{ratio:,.0f} 倍 / suspected unit mix-up, held for review: {value:,.6g} {unit} is {ratio:,.0f}× the "
-                f"usual largest value of this series in {HISTORY_DAYS} days ({ceiling.largest:,.6g})")
+        return Hold(value / ceiling.largest, ceiling.largest, "own")
     if peers is None or peers <= 0 or value / peers < HOLD_FACTOR:
         return None
-    ratio = value / peers
-    return (f"疑似单位错误，暂存待核：新序列的 {value:,.6g} {unit} 是同一指标其他对象近{HISTORY_DAYS}天常见最大值中的最大者 {peers:,.6g} "
-            f"的 {ratio:,.0f} 倍 / suspected unit mix-up, held for review: this new series' {value:,.6g} {unit} is "
-            f"{ratio:,.0f}× the largest usual value of the other series of this indicator in {HISTORY_DAYS} days "
-            f"({peers:,.6g})")
+    return Hold(value / peers, peers, "peers")
+
+
+def hold_reason(value: float, unit: str) -> str:
+    """The quarantine reason of a held value. It names the value but not the ratio: the
+    yardstick moves as history grows, and a re-delivered value must find its row (the
+    quarantine keeps one row per source, content and reason), not add another."""
+    return (f"疑似单位错误，暂存待核：{value:,.6g} {unit} 超过该序列（新序列为同类对象）近{HISTORY_DAYS}天常见最大值的 "
+            f"{HOLD_FACTOR:.0f} 倍 / suspected unit mix-up, held for review: {value:,.6g} {unit} is over "
+            f"{HOLD_FACTOR:.0f}× the usual largest value of this series (of its peers while it is new) in "
+            f"{HISTORY_DAYS} days")
 
 
 def peer_ceiling(series_id: int, stored_top: list[tuple[int, float]], batch_max: dict[int, float]) -> float | None:

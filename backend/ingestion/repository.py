@@ -168,6 +168,16 @@ def list_quarantine(session: Session, *, source_name: str | None, status: str | 
     return total, list(items)
 
 
+def held_counts(session: Session, series_ids: Sequence[int]) -> dict[int, int]:
+    """Open quarantine rows held for a series (their record names it: `series_id`)."""
+    if not series_ids:
+        return {}
+    rows = session.execute(text("""SELECT (raw_json->>'series_id')::int, count(*) FROM ingest_quarantine
+        WHERE status = 'open' AND raw_json ? 'series_id'
+          AND (raw_json->>'series_id')::int = ANY(CAST(:ids AS int[])) GROUP BY 1"""), {"ids": list(series_ids)})
+    return {int(sid): int(n) for sid, n in rows}
+
+
 def get_quarantine(session: Session, row_id: int) -> QuarantineRow | None:
     return session.get(QuarantineRow, row_id)
 

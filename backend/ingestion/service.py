@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import logging
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -35,6 +36,7 @@ from backend.observations import repository as obs_repo
 from backend.observations.service import table_for_frequency
 
 SeriesKey = tuple[str, str, int]
+log = logging.getLogger("yunjian.ingest")
 
 
 class LeaseLost(RuntimeError):
@@ -186,12 +188,24 @@ def _hold_implausible(session: Session, good: list[ResolvedRow], ids: dict[Serie
         sid = ids[r.key]
         peers = (plausibility.peer_ceiling(sid, stored_top.get(r.key[0], []), batch_max[r.key[0]])
                  if r.key[0] in young else None)
-        reason = plausibility.hold_reason(r.value, ceilings.get(sid), indicators[r.key[0]][0], peers)
-        if reason is None:
+        hold = plausibility.judge(r.value, ceilings.get(sid), peers)
+        if hold is None:
             keep.append(r)
         else:
-            held.append(RejectedRow(_raw(r.origin) if r.origin is not None else None, reason))
+            log.info("held %s series %d at %s: %.6g is %.0fx the %s yardstick %.6g", r.key[0], sid,
+                     r.time.isoformat(), r.value, hold.ratio, hold.basis, hold.yardstick)
+            # Kept with the series it would have gone to, so that a missing-report alert on that
+            # series can say where its data are (`held_counts`).
+            held.append(RejectedRow({"series_id": sid, "indicator": r.key[0], "entity_kind": r.key[1],
+                                     "time": r.time.isoformat(), "value": r.value,
+                                     "record": _raw(r.origin) if r.origin is not None else None},
+                                    plausibility.hold_reason(r.value, indicators[r.key[0]][0])))
     return keep, held
+
+
+def held_counts(session: Session, series_ids: Sequence[int]) -> dict[int, int]:
+    """How many values of each series are held in the quarantine (open) as suspected unit mix-ups."""
+    return repo.held_counts(session, series_ids)
 
 
 LONG_HEADER = ("indicator", "entity_kind", "entity_code", "time", "value", "unit")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from backend.ingestion import service
 from backend.ingestion.batch import ParsedRow
-from backend.ingestion.plausibility import HOLD_FACTOR, MIN_HISTORY_DAYS, Ceiling, hold_reason, peer_ceiling
+from backend.ingestion.plausibility import HOLD_FACTOR, MIN_HISTORY_DAYS, Ceiling, hold_reason, judge, peer_ceiling
 
 NOW = datetime(2026, 11, 27, 8, tzinfo=UTC)
 TZ = "Asia/Shanghai"
@@ -18,27 +18,33 @@ TZ = "Asia/Shanghai"
 
 def test_only_a_value_far_above_a_known_history_is_held():
     c = Ceiling(largest=5000.0, days=30)
-    assert hold_reason(5000.0 * HOLD_FACTOR * 0.99, c, "t") is None
-    reason = hold_reason(5000.0 * 1000, c, "t")
-    assert reason is not None and reason.startswith("疑似单位错误") and "1,000×" in reason
-    assert hold_reason(0.0, c, "t") is None  # a shutdown is what the detector must see
-    assert hold_reason(5e9, Ceiling(5000.0, MIN_HISTORY_DAYS - 1), "t") is None  # no usual yet, no peers
-    assert hold_reason(5e9, Ceiling(0.0, 60), "t", peers=5000.0) is None  # its own zeros: no scale to judge
-    assert hold_reason(5e9, None, "t") is None
+    assert judge(5000.0 * HOLD_FACTOR * 0.99, c) is None
+    hold = judge(5000.0 * 1000, c)
+    assert hold is not None and (round(hold.ratio), hold.yardstick, hold.basis) == (1000, 5000.0, "own")
+    assert judge(0.0, c) is None  # a shutdown is what the detector must see
+    assert judge(5e9, Ceiling(5000.0, MIN_HISTORY_DAYS - 1)) is None  # no usual yet, no peers
+    assert judge(5e9, Ceiling(0.0, 60), peers=5000.0) is None  # its own zeros: no scale to judge
+    assert judge(5e9, None) is None
+
+
+def test_the_reason_names_the_value_but_not_the_moving_yardstick():
+    reason = hold_reason(5e6, "t")
+    assert reason.startswith("疑似单位错误，暂存待核：5e+06 t") and "held for review" in reason and "200" in reason
+    assert hold_reason(5e6, "t") == reason  # a re-delivery finds the same quarantine row
 
 
 def test_a_series_without_a_history_is_judged_against_the_largest_of_its_peers():
     young = Ceiling(3000.0, MIN_HISTORY_DAYS - 1)
-    assert hold_reason(5000.0 * HOLD_FACTOR * 0.99, young, "t", peers=5000.0) is None
-    reason = hold_reason(5000.0 * 10_000, young, "t", peers=5000.0)
-    assert reason is not None and "新序列" in reason and "10,000×" in reason
-    assert hold_reason(5e9, None, "t", peers=5000.0) is not None  # its very first value
+    assert judge(5000.0 * HOLD_FACTOR * 0.99, young, peers=5000.0) is None
+    hold = judge(5000.0 * 10_000, young, peers=5000.0)
+    assert hold is not None and (round(hold.ratio), hold.basis) == (10_000, "peers")
+    assert judge(5e9, None, peers=5000.0) is not None  # its very first value
     # the peers are the other series, stored or in the same batch, never the series itself
     assert peer_ceiling(1, [(1, 9e9), (2, 500.0)], {3: 700.0, 1: 9e9}) == 700.0
     assert peer_ceiling(1, [(2, 500.0)], {}) == 500.0
     assert peer_ceiling(1, [], {1: 5.0}) is None
-    # with a history of its own, the series' own maximum decides, not its peers
-    assert hold_reason(5000.0 * 300, Ceiling(5000.0 * 10, 30), "t", peers=5000.0) is None
+    # with a history of its own, the series' own usual maximum decides, not its peers
+    assert judge(5000.0 * 300, Ceiling(5000.0 * 10, 30), peers=5000.0) is None
 
 
 def _codes(session: Session, n: int) -> list[str]:
@@ -99,7 +105,9 @@ def test_a_new_meter_with_a_wrong_unit_from_its_first_day_is_held_against_its_pe
     res = _store(db_session, first_days, hold=True)  # 3,000 万吨 a day: 6,000× the largest peer's 5,000 t
     assert (res.inserted, res.rejected) == (0, 2)
     reasons = db_session.execute(text("SELECT reason FROM ingest_quarantine")).scalars().all()
-    assert all("新序列" in r and "6,000×" in r for r in reasons)
+    assert len(reasons) == 2 and all(r.startswith("疑似单位错误") for r in reasons)
+    again = _store(db_session, first_days, hold=True)  # delivered again: held again, no new quarantine row
+    assert again.rejected == 2 and again.quarantined_new == 0
     # an indicator nobody has a history of yet: nothing to judge by, stored
     fresh = _store(db_session, [ParsedRow("coke.output", "enterprise", new, _day(0), 3000.0, "万吨")], hold=True)
     assert fresh.inserted == 1
@@ -120,3 +128,27 @@ def test_a_system_started_from_nothing_judges_its_first_batch_by_the_batch(db_se
     first[2] = first[2]._replace(value=4000.0)  # one meter sends tonnes as 万吨
     res = _store(db_session, first, hold=True)
     assert (res.inserted, res.rejected) == (3, 1)
+
+
+def test_a_missing_report_alert_says_the_series_values_are_held(db_session: Session):
+    from backend.alerts import service as alerts_service
+    from backend.alerts.models import Alert
+
+    service.register_source(db_session, name="power_metering", family="power", title_zh="电", title_en="power",
+                            interval_s=60, expected_lag_s=3600)
+    code, other = _codes(db_session, 2)
+    start = datetime(2026, 11, 15, 16, tzinfo=UTC)
+    history = [ParsedRow("power.consumption", "enterprise", c, start + timedelta(minutes=15 * k), 100.0 + k % 7,
+                         "kWh") for k in range(11 * 96) for c in (code, other)]
+    service.store_batch(db_session, source="power_metering", batch_id="h", rows=history, rejected=[], now=NOW, tz=TZ)
+    last = start + timedelta(minutes=15 * (11 * 96 - 1))
+    alerts_service.evaluate(db_session, last + timedelta(minutes=5))  # the series are watched from here on
+    slipped = [ParsedRow("power.consumption", "enterprise", code, last + timedelta(minutes=15 * k), 100_000.0, "kWh")
+               for k in range(1, 9)]  # Wh sent as kWh for two hours
+    res = service.store_batch(db_session, source="power_metering", batch_id="s", rows=slipped, rejected=[], now=NOW,
+                              tz=TZ, hold_implausible=True)
+    assert (res.inserted, res.rejected) == (0, 8)
+    opened = alerts_service.check_missing(db_session, last + timedelta(hours=3))
+    alerts = [db_session.get(Alert, i) for i in opened]
+    mine = [a for a in alerts if a is not None and "另有 8 条数据因疑似单位错误暂存待核" in a.explanation_zh]
+    assert len(mine) == 1 and "8 values arrived and are held in quarantine" in mine[0].explanation_en
