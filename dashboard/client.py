@@ -314,6 +314,16 @@ class Completeness(_M):
     enterprises: list[CompletenessRow]
 
 
+class QuarantineRow(_M):
+    id: int
+    source_name: str
+    reason: str
+    raw_text: str
+    last_seen_at: datetime
+    seen_count: int = 1
+    status: str = "open"
+
+
 class SourceStatus(_M):
     name: str
     family: str
@@ -473,6 +483,10 @@ class ApiClient:
     def sources(self) -> list[SourceStatus]:
         """`GET /ingest/sources`: each upstream source's freshness and last outcome."""
         return self._get("/ingest/sources", list[SourceStatus])
+
+    def quarantine(self, *, status: str = "open", limit: int = 20) -> Page[QuarantineRow]:
+        """`GET /ingest/quarantine`: rejected and held input rows, most recently seen first."""
+        return self._get("/ingest/quarantine", Page[QuarantineRow], status=status, limit=limit)
 
 
 def gather(calls: dict[str, Callable[[], Any]], workers: int = 8) -> dict[str, Any]:

@@ -21,6 +21,7 @@ dash.register_page(__name__, path="/reporting", title="报送情况 · 运监", 
 
 SOURCE_STATES = ("ok", "late", "failing", "never")
 PAGE_SIZE = 50  # enterprises per page of the completeness list
+QUARANTINE_ROWS = 20  # the latest rows held for review shown
 
 
 def layout(**kwargs: Any) -> html.Div:
@@ -34,7 +35,8 @@ def layout(**kwargs: Any) -> html.Div:
     months = [views.month_start(today, k) for k in range(1, 13)]
     month = date.fromisoformat(state.period[:7] + "-01") if len(state.period) >= 7 and _valid(state.period) else months[0]
     api = context.api()
-    res = gather({"c": lambda: api.completeness(month), "s": lambda: api.sources()})
+    res = gather({"c": lambda: api.completeness(month), "s": lambda: api.sources(),
+                  "q": lambda: api.quarantine(limit=QUARANTINE_ROWS)})
     c = res["c"]
     if isinstance(c, Exception):
         comp: Any = ui.problem(c, lang, "GET /api/v1/reporting/completeness")
@@ -64,6 +66,8 @@ def layout(**kwargs: Any) -> html.Div:
               fmt.local_time(x.last_success_at), fmt.duration(x.lag_s, lang),
               html.Span(f"{fmt.local_time(x.last_error_at)} {x.last_error}" if x.last_error else fmt.DASH)]
              for x in s])
+    titles = {} if isinstance(s, Exception) else {x.name: x.title_en if lang == "en" else x.title_zh for x in s}
+    held = quarantine_panel(res["q"], titles, lang)
     picker = html.Div(className="controls", children=[html.Div(className="ctrl", children=[
         html.Label(t("report.month", lang)),
         dcc.Dropdown(id=ids.REPORT_MONTH, clearable=False, value=month.strftime("%Y-%m"),
@@ -73,8 +77,32 @@ def layout(**kwargs: Any) -> html.Div:
         picker,
         html.Section(comp, className="panel"),
         html.Section([html.H3(t("report.sources", lang)), src], className="panel"),
+        held,
     ])
     return ui.shell(state, "reporting", "/reporting", body, user=user.display_name)
+
+
+def quarantine_panel(q: Any, titles: dict[str, str], lang: str) -> Any:
+    """The rows held for review (rejected input, suspected unit mix-ups): what arrived, from
+    where, why. Not shown to roles that may not read the quarantine (403)."""
+    if isinstance(q, ApiError) and q.status == 403:
+        return None
+    if isinstance(q, Exception):
+        return html.Section(ui.problem(q, lang, "GET /api/v1/ingest/quarantine"), className="panel")
+    head = html.H3(t("report.quarantine", lang))
+    if not q.items:
+        return html.Section([head, html.Div(t("report.quarantine_none", lang), className="note")],
+                            className="panel quarantine")
+    reason = (lambda r: r.split(" / ", 1)[1] if " / " in r else r) if lang == "en" else (
+        lambda r: r.split(" / ", 1)[0])
+    return html.Section(className="panel quarantine", children=[
+        head,
+        html.Div(t("report.quarantine_total", lang).format(n=q.total, k=len(q.items)), className="note"),
+        ui.table([t("report.q_seen", lang), t("report.source", lang), t("report.q_reason", lang),
+                  t("report.q_content", lang), t("report.q_times", lang)],
+                 [[fmt.local_time(r.last_seen_at), titles.get(r.source_name, r.source_name), reason(r.reason),
+                   html.Code(r.raw_text[:160] + ("…" if len(r.raw_text) > 160 else "")), str(r.seen_count)]
+                  for r in q.items])])
 
 
 def _valid(period: str) -> bool:

@@ -42,6 +42,7 @@ def dashboard_stack(server_url: Any, template_url: Any, output_dir: Path) -> Ite
         data = stack.write_dataset(url)
         alerts = stack.write_alerts(url, data)
         stack.seed_users(url)
+        stack.write_quarantine(url)
         with stack.running(url, output_dir / "dashboard-logs", refresh_s=REFRESH_S, cycle_s=CYCLE_S) as (api_url, dash_url):
             yield Stack(api_url, dash_url, url, data, alerts)
     finally:

@@ -52,6 +52,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+HELD_REASON = "疑似单位错误，暂存待核：1e+09 kWh 超过该序列常见最大值的 200 倍 / suspected unit mix-up, held for review"
+
+
+def write_quarantine(database_url: str) -> None:
+    """One row held for review, as the ingest store keeps it."""
+    from backend.ingestion.batch import RejectedRow
+    from backend.ingestion.service import quarantine
+
+    engine = make_engine(database_url)
+    with transaction(make_session_factory(engine)) as s:
+        quarantine(s, source="power_metering", batch_id="t", now=datetime.now(TZ),
+                   rows=[RejectedRow({"series_id": 1, "value": 1e9, "record": {"meter": "M-1"}}, HELD_REASON)])
+    engine.dispose()
+
+
 def seed_users(database_url: str) -> None:
     from backend.auth.rules import Role
     from backend.auth.service import ensure_user

@@ -176,6 +176,8 @@ def test_the_reporting_list_pages_and_filters_by_status_in_the_url(dashboard_sta
     login(browser, dashboard_stack.dash_url, next_path="/reporting")
     wait_css(browser, ".pager")
     settle(browser)
+    held = browser.find_element(By.CSS_SELECTOR, ".panel.quarantine").text
+    assert "隔离区" in held and "疑似单位错误，暂存待核" in held and "suspected" not in held and "M-1" in held
     chips = browser.find_elements(By.CSS_SELECTOR, ".status-chip")
     assert [c.text.split()[0] for c in chips] == ["全部", "未报", "迟报", "待报", "已报"]
     total = int(chips[0].text.split()[1])
