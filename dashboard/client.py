@@ -319,6 +319,7 @@ class QuarantineRow(_M):
     source_name: str
     reason: str
     raw_text: str
+    raw_json: Any = None
     last_seen_at: datetime
     seen_count: int = 1
     status: str = "open"
@@ -483,6 +484,14 @@ class ApiClient:
     def sources(self) -> list[SourceStatus]:
         """`GET /ingest/sources`: each upstream source's freshness and last outcome."""
         return self._get("/ingest/sources", list[SourceStatus])
+
+    def quarantine_action(self, row_id: int, action: str, body: dict[str, Any]) -> None:
+        """`POST /ingest/quarantine/{id}/resubmit` (action `accept`: store it as it stands) or
+        `.../review` (action `dismiss`); duty officers and admins (the API checks)."""
+        path = {"accept": "resubmit", "dismiss": "review"}.get(action)
+        if path is None:
+            raise ValueError(f"unknown quarantine action {action!r}")
+        self._request("POST", f"/ingest/quarantine/{row_id}/{path}", json=body)
 
     def quarantine(self, *, status: str = "open", limit: int = 20) -> Page[QuarantineRow]:
         """`GET /ingest/quarantine`: rejected and held input rows, most recently seen first."""

@@ -49,6 +49,9 @@ ALERT_ID = "alert-id"
 
 # Reporting
 REPORT_MONTH = "report-month"
+QUARANTINE_ACTION = "quarantine-action"  # pattern ids on the reporting page: {"type": ..., "row": id[, "action"]}
+QUARANTINE_MESSAGE = "quarantine-message"
+QUARANTINE_LANG = "quarantine-lang"  # the panel's language, for its callback
 
 # Drill-down
 DRILL_GRAPH = "drill-contributions"

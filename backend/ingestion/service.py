@@ -196,8 +196,11 @@ def _hold_implausible(session: Session, good: list[ResolvedRow], ids: dict[Serie
                      r.time.isoformat(), r.value, hold.ratio, hold.basis, hold.yardstick)
             # Kept with the series it would have gone to, so that a missing-report alert on that
             # series can say where its data are (`held_counts`).
+            # With what a resubmission "as is" needs: the value in the indicator's unit.
             held.append(RejectedRow({"series_id": sid, "indicator": r.key[0], "entity_kind": r.key[1],
+                                     "entity_code": r.origin.entity_code if r.origin is not None else "",
                                      "time": r.time.isoformat(), "value": r.value,
+                                     "unit": indicators[r.key[0]][0],
                                      "record": _raw(r.origin) if r.origin is not None else None},
                                     plausibility.hold_reason(r.value, indicators[r.key[0]][0])))
     return keep, held

@@ -3,16 +3,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from typing import Any
 
 import dash
-from dash import Input, Output, State, dcc, html
+from dash import ALL, MATCH, Input, Output, State, dcc, html
 
 from dashboard import components as ui
 from dashboard import context, figures, ids, views
 from dashboard import format as fmt
-from dashboard.client import ApiError, Completeness, CompletenessRow, gather
+from dashboard.client import ApiError, Completeness, CompletenessRow, QuarantineRow, gather
 from dashboard.completeness import STATUS_ORDER, ordered
 from dashboard.i18n import t
 from dashboard.state import PageSlice, ViewState, paginate
@@ -95,14 +96,78 @@ def quarantine_panel(q: Any, titles: dict[str, str], lang: str) -> Any:
                             className="panel quarantine")
     reason = (lambda r: r.split(" / ", 1)[1] if " / " in r else r) if lang == "en" else (
         lambda r: r.split(" / ", 1)[0])
+    def actions(r: QuarantineRow) -> html.Div:
+        buttons = [html.Button(t("report.q_accept", lang), id={"type": ids.QUARANTINE_ACTION, "action": "accept",
+                                                                 "row": r.id}, className="btn primary")
+                   ] if resubmit_body(r.raw_json) is not None else []
+        buttons.append(html.Button(t("report.q_dismiss", lang), id={"type": ids.QUARANTINE_ACTION,
+                                                                     "action": "dismiss", "row": r.id}, className="btn"))
+        return html.Div([*buttons, html.Span(id={"type": ids.QUARANTINE_MESSAGE, "row": r.id}, className="note")],
+                        className="actions")
+
     return html.Section(className="panel quarantine", children=[
         head,
         html.Div(t("report.quarantine_total", lang).format(n=q.total, k=len(q.items)), className="note"),
+        dcc.Store(id=ids.QUARANTINE_LANG, data=lang),
         ui.table([t("report.q_seen", lang), t("report.source", lang), t("report.q_reason", lang),
-                  t("report.q_content", lang), t("report.q_times", lang)],
+                  t("report.q_content", lang), t("report.q_times", lang), t("report.q_action", lang)],
                  [[fmt.local_time(r.last_seen_at), titles.get(r.source_name, r.source_name), reason(r.reason),
-                   html.Code(r.raw_text[:160] + ("…" if len(r.raw_text) > 160 else "")), str(r.seen_count)]
+                   html.Code(content(r)), str(r.seen_count), actions(r)]
                   for r in q.items])])
+
+
+def content(r: QuarantineRow, width: int = 160) -> str:
+    """What arrived: a held value as indicator, entity, time, value and unit, then the
+    upstream's own record; anything else as its raw text (cut at `width` characters)."""
+    body = resubmit_body(r.raw_json)
+    if body is not None:
+        record = r.raw_json.get("record") if isinstance(r.raw_json, dict) else None
+        text = (f"{body['indicator']} · {body['entity_code'] or body['entity_kind']} · {body['time']} · "
+                f"{body['value']:,.6g} {body['unit']}" + (f" · {json.dumps(record, ensure_ascii=False)}"
+                                                           if record else ""))
+    else:
+        text = r.raw_text
+    return text[:width] + ("…" if len(text) > width else "")
+
+
+RESUBMIT_FIELDS = ("indicator", "entity_kind", "entity_code", "time", "value", "unit")
+
+
+def resubmit_body(raw: Any) -> dict[str, Any] | None:
+    """The resubmission of a held row as it stands (its record names the value in the
+    indicator's unit, the entity and the time), or None for a row that needs correcting first
+    (malformed input has no such record)."""
+    if not isinstance(raw, dict) or any(raw.get(k) in (None, "") and k != "entity_code" for k in RESUBMIT_FIELDS):
+        return None
+    return {k: raw.get(k) or "" for k in RESUBMIT_FIELDS}
+
+
+@dash.callback(Output({"type": ids.QUARANTINE_MESSAGE, "row": MATCH}, "children"),
+               Output({"type": ids.QUARANTINE_ACTION, "action": ALL, "row": MATCH}, "disabled"),
+               Input({"type": ids.QUARANTINE_ACTION, "action": ALL, "row": MATCH}, "n_clicks"),
+               State(ids.QUARANTINE_LANG, "data"),
+               prevent_initial_call=True)
+def _quarantine_act(clicks: list[int | None], lang: str | None) -> Any:
+    """Store a held row as it stands, or dismiss it, through the API."""
+    trig = dash.ctx.triggered_id
+    keep = [dash.no_update] * len(clicks)
+    if not isinstance(trig, dict) or not any(clicks):
+        return dash.no_update, keep
+    lang = lang or "zh"
+    action, row_id = str(trig["action"]), int(trig["row"])
+    api = context.api()
+    try:
+        if action == "accept":
+            held = next((r for r in api.quarantine(limit=500).items if r.id == row_id), None)
+            body = resubmit_body(held.raw_json) if held is not None else None
+            if body is None:
+                return t("common.no_data", lang), keep
+            api.quarantine_action(row_id, "accept", {**body, "note": t("report.q_accept_note", "zh")})
+        else:
+            api.quarantine_action(row_id, "dismiss", {"status": "dismissed", "note": t("report.q_dismiss_note", "zh")})
+    except ApiError as exc:
+        return (t("report.q_forbidden", lang) if exc.status == 403 else f"{t('common.error', lang)}{exc.detail}"), keep
+    return t("report.q_accepted" if action == "accept" else "report.q_dismissed", lang), [True] * len(clicks)
 
 
 def _valid(period: str) -> bool:

@@ -56,14 +56,20 @@ HELD_REASON = "疑似单位错误，暂存待核：1e+09 kWh 超过该序列常�
 
 
 def write_quarantine(database_url: str) -> None:
-    """One row held for review, as the ingest store keeps it."""
+    """Two rows held for review, as the ingest store keeps them: a value held as a suspected
+    unit mix-up (with what a resubmission needs) and a malformed record (only dismissable)."""
     from backend.ingestion.batch import RejectedRow
     from backend.ingestion.service import quarantine
 
     engine = make_engine(database_url)
     with transaction(make_session_factory(engine)) as s:
-        quarantine(s, source="power_metering", batch_id="t", now=datetime.now(TZ),
-                   rows=[RejectedRow({"series_id": 1, "value": 1e9, "record": {"meter": "M-1"}}, HELD_REASON)])
+        uscc = s.execute(text("SELECT uscc FROM enterprise ORDER BY id LIMIT 1")).scalar_one()
+        day = datetime.combine(datetime.now(TZ).date() - timedelta(days=3), datetime.min.time(), TZ)
+        held = {"series_id": 1, "indicator": "coal.raw_output", "entity_kind": "enterprise", "entity_code": uscc,
+                "time": day.isoformat(), "value": 1e9, "unit": "t", "record": {"meter": "M-1"}}
+        quarantine(s, source="coal_production", batch_id="t", now=datetime.now(TZ),
+                   rows=[RejectedRow(held, HELD_REASON),
+                         RejectedRow({"qty": "N/A"}, "数值无法解析 / value is not a number: 'N/A'")])
     engine.dispose()
 
 

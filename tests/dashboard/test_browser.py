@@ -12,6 +12,7 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+from sqlalchemy import create_engine, text
 
 from tests.dashboard.browser import console_errors, login, settle, shot, viewport, wait_css, wait_text
 from tests.dashboard.conftest import CYCLE_S, REFRESH_S, make_driver, quit_driver
@@ -178,6 +179,21 @@ def test_the_reporting_list_pages_and_filters_by_status_in_the_url(dashboard_sta
     settle(browser)
     held = browser.find_element(By.CSS_SELECTOR, ".panel.quarantine").text
     assert "隔离区" in held and "疑似单位错误，暂存待核" in held and "suspected" not in held and "M-1" in held
+    assert "coal.raw_output · 9115" in held and "1e+09 t" in held
+    rows = browser.find_elements(By.CSS_SELECTOR, ".panel.quarantine tbody tr")
+    assert len(rows) == 2
+    held_row = next(r for r in rows if "M-1" in r.text)
+    bad_row = next(r for r in rows if "N/A" in r.text)
+    assert len(bad_row.find_elements(By.TAG_NAME, "button")) == 1  # a malformed record can only be dismissed
+    held_row.find_element(By.CSS_SELECTOR, "button.btn.primary").click()  # checked: store it as it stands
+    WebDriverWait(browser, 20).until(lambda d: "已按原值入库" in held_row.text)
+    bad_row.find_element(By.TAG_NAME, "button").click()
+    WebDriverWait(browser, 20).until(lambda d: "已忽略" in bad_row.text)
+    engine = create_engine(dashboard_stack.database_url)
+    with engine.connect() as c:
+        assert sorted(c.execute(text("SELECT status FROM ingest_quarantine")).scalars()) == ["dismissed", "resolved"]
+        assert c.execute(text("SELECT count(*) FROM period_observation WHERE value = 1e9")).scalar() == 1
+    engine.dispose()
     chips = browser.find_elements(By.CSS_SELECTOR, ".status-chip")
     assert [c.text.split()[0] for c in chips] == ["全部", "未报", "迟报", "待报", "已报"]
     total = int(chips[0].text.split()[1])
