@@ -10,7 +10,14 @@ from sqlalchemy.orm import Session
 
 from backend.ingestion import service
 from backend.ingestion.batch import ParsedRow
-from backend.ingestion.plausibility import HOLD_FACTOR, MIN_HISTORY_DAYS, Ceiling, hold_reason, judge, peer_ceiling
+from backend.ingestion.plausibility import (
+    HOLD_FACTOR,
+    MIN_HISTORY_DAYS,
+    Ceiling,
+    hold_reason,
+    judge,
+    peer_ceiling,
+)
 
 NOW = datetime(2026, 11, 27, 8, tzinfo=UTC)
 TZ = "Asia/Shanghai"
