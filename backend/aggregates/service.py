@@ -634,21 +634,6 @@ class TopRow:
     change_pct: float | None
 
 
-def base_starts_before_data(session: Session, ctx: repo.Context, base_start: date) -> date | None:
-    """The indicator's first day with data when a base period starting on `base_start`
-    starts before it (the base is incomplete), else None."""
-    fm = ctx.first_month
-    if fm is None:
-        return None
-    if fm > base_start:
-        return fm
-    nm = add_months(fm, 1)
-    if nm <= base_start:
-        return None
-    day = repo.first_day(session, ctx.indicator.code, fm, nm) or fm
-    return day if day > base_start else None
-
-
 def top_enterprises(session: Session, q: SeriesQuery, by: str, n: int, ascending: bool,
                     tz: str = "Asia/Shanghai") -> tuple[Indicator, date, date, list[TopRow], list[str]]:
     """Top-N enterprises over [start, end] (one total per enterprise) by value, by change
@@ -667,7 +652,9 @@ def top_enterprises(session: Session, q: SeriesQuery, by: str, n: int, ascending
     prev_vals: dict[int, float] = {}
     notes: list[str] = []
     if by != "value":
-        data_start = base_starts_before_data(session, ctx, pa)
+        # The first day with data, as precisely as this base needs it (as for /series).
+        known = first_day(session, ctx, Bucket.day, a, b, ytd=False)
+        data_start = known[0] if known is not None and known[0] > pa else None
         if data_start is not None:
             notes.append(f"The same days last year ({pa} to {pb - timedelta(days=1)}) start before this indicator's "
                          f"data (first on or after {data_start}): there is no change against last year to rank by.")
