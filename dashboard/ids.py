@@ -51,6 +51,7 @@ ALERT_ID = "alert-id"
 REPORT_MONTH = "report-month"
 QUARANTINE_ACTION = "quarantine-action"  # pattern ids on the reporting page: {"type": ..., "row": id[, "action"]}
 QUARANTINE_MESSAGE = "quarantine-message"
+QUARANTINE_BODY = "quarantine-body"  # a held row's resubmission as it stands (None: only dismissable)
 QUARANTINE_LANG = "quarantine-lang"  # the panel's language, for its callback
 
 # Drill-down

@@ -97,9 +97,12 @@ def quarantine_panel(q: Any, titles: dict[str, str], lang: str) -> Any:
     reason = (lambda r: r.split(" / ", 1)[1] if " / " in r else r) if lang == "en" else (
         lambda r: r.split(" / ", 1)[0])
     def actions(r: QuarantineRow) -> html.Div:
-        buttons = [html.Button(t("report.q_accept", lang), id={"type": ids.QUARANTINE_ACTION, "action": "accept",
-                                                                 "row": r.id}, className="btn primary")
-                   ] if resubmit_body(r.raw_json) is not None else []
+        body = resubmit_body(r.raw_json)
+        buttons: list[Any] = [dcc.Store(id={"type": ids.QUARANTINE_BODY, "row": r.id}, data=body)]
+        if body is not None:
+            buttons.append(html.Button(t("report.q_accept", lang), id={"type": ids.QUARANTINE_ACTION,
+                                                                         "action": "accept", "row": r.id},
+                                       className="btn primary"))
         buttons.append(html.Button(t("report.q_dismiss", lang), id={"type": ids.QUARANTINE_ACTION,
                                                                      "action": "dismiss", "row": r.id}, className="btn"))
         return html.Div([*buttons, html.Span(id={"type": ids.QUARANTINE_MESSAGE, "row": r.id}, className="note")],
@@ -145,9 +148,10 @@ def resubmit_body(raw: Any) -> dict[str, Any] | None:
 @dash.callback(Output({"type": ids.QUARANTINE_MESSAGE, "row": MATCH}, "children"),
                Output({"type": ids.QUARANTINE_ACTION, "action": ALL, "row": MATCH}, "disabled"),
                Input({"type": ids.QUARANTINE_ACTION, "action": ALL, "row": MATCH}, "n_clicks"),
+               State({"type": ids.QUARANTINE_BODY, "row": MATCH}, "data"),
                State(ids.QUARANTINE_LANG, "data"),
                prevent_initial_call=True)
-def _quarantine_act(clicks: list[int | None], lang: str | None) -> Any:
+def _quarantine_act(clicks: list[int | None], body: dict[str, Any] | None, lang: str | None) -> Any:
     """Store a held row as it stands, or dismiss it, through the API."""
     trig = dash.ctx.triggered_id
     keep = [dash.no_update] * len(clicks)
@@ -158,8 +162,6 @@ def _quarantine_act(clicks: list[int | None], lang: str | None) -> Any:
     api = context.api()
     try:
         if action == "accept":
-            held = next((r for r in api.quarantine(limit=500).items if r.id == row_id), None)
-            body = resubmit_body(held.raw_json) if held is not None else None
             if body is None:
                 return t("common.no_data", lang), keep
             api.quarantine_action(row_id, "accept", {**body, "note": t("report.q_accept_note", "zh")})
