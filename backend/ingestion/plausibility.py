@@ -26,6 +26,7 @@ single enterprise, park or district meters 200× the largest one of its kind. Wi
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 HOLD_FACTOR = 200.0
@@ -82,3 +83,10 @@ def peer_ceiling(series_id: int, stored_top: list[tuple[int, float]], batch_max:
     others = [v for sid, v in stored_top if sid != series_id][:1]
     others += [v for sid, v in batch_max.items() if sid != series_id]
     return max(others) if others else None
+
+
+def peer_ceilings(stored_top: list[tuple[int, float]], batch_max: dict[int, float]) -> dict[int, float | None]:
+    """`peer_ceiling` of every series in `batch_max`, in one pass: the largest value among the
+    others is the largest or the second largest of the batch, so only those two are compared."""
+    top_two = dict(heapq.nlargest(2, batch_max.items(), key=lambda kv: kv[1]))
+    return {sid: peer_ceiling(sid, stored_top, top_two) for sid in batch_max}

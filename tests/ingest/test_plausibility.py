@@ -17,6 +17,7 @@ from backend.ingestion.plausibility import (
     hold_reason,
     judge,
     peer_ceiling,
+    peer_ceilings,
 )
 
 NOW = datetime(2026, 11, 27, 8, tzinfo=UTC)
@@ -159,3 +160,10 @@ def test_a_missing_report_alert_says_the_series_values_are_held(db_session: Sess
     alerts = [db_session.get(Alert, i) for i in opened]
     mine = [a for a in alerts if a is not None and "另有 8 条数据因疑似单位错误暂存待核" in a.explanation_zh]
     assert len(mine) == 1 and "8 values arrived and are held in quarantine" in mine[0].explanation_en
+
+
+def test_peer_ceilings_of_a_whole_batch_equal_one_by_one() -> None:
+    stored = [(1, 9e9), (2, 500.0)]
+    batch = {1: 9e9, 3: 700.0, 4: 700.0, 5: 10.0, 2: 600.0}
+    assert peer_ceilings(stored, batch) == {sid: peer_ceiling(sid, stored, batch) for sid in batch}
+    assert peer_ceilings([], {7: 1.0}) == {7: None}
