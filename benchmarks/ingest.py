@@ -5,12 +5,18 @@
 Measured in one run, on one database, into the same `observation` hypertable (emptied before
 each measurement), with the same rows (1,000 enterprise meters x 15-minute consumption):
 
-- reference: a plain server-side `COPY observation FROM STDIN` of the rows (series ids known);
+- references, each the same rows with their series ids already known:
+  - server-side COPY: `COPY observation FROM '/path/file'`, a text file the server reads
+    itself (what the issue names; the database role must be allowed to read server files);
+  - binary COPY: `COPY observation FROM STDIN (FORMAT BINARY)` of rows encoded beforehand,
+    the cheapest way in for the server (the strictest reference);
+  - client COPY: psycopg's `write_row` per row (the reference of earlier runs);
 - (a) bulk: a generated long CSV file stored by `yunjian bulk-import`'s code path
-  (`ingestion.service.import_long_csv`: COPY of the file's text, resolution, validation and
-  staging in SQL, then the write path: revisions, inserts, rollups) in one transaction; and,
-  for comparison, the row-by-row path it replaced (Python `parse_long_csv` + `store_batch`,
-  one transaction per day of rows);
+  (`ingestion.service.import_long_csv`: the file read column-wise, codes, units, times and
+  values checked and resolved, series created, one binary COPY into the hypertable, daily and
+  monthly rollups merged) in one transaction; and, for comparison, the row-by-row path
+  (Python `parse_long_csv` + `store_batch`, one transaction per day of rows);
+  with --repeat N the references and (a) are measured N times in turn and medians reported;
 - (b) HTTP: the simulator in its own process, fetched by the worker code (httpx, paged JSON,
   parse, store) as one catch-up run over the whole window;
 - (c) steady state: the scheduled run as deployed (every 60 s, 3 h lookback) for N
@@ -26,6 +32,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
@@ -101,17 +109,64 @@ def generate(world: World, days: int) -> list[tuple[str, datetime, float]]:
     return out
 
 
-def bench_copy(sf: sessionmaker[Session], rows: list[tuple[str, datetime, float]]) -> float:
+Resolved = list[tuple[int, datetime, float]]
+
+
+def resolved(sf: sessionmaker[Session], rows: list[tuple[str, datetime, float]]) -> Resolved:
+    """The rows with their series ids (created once, outside every measurement)."""
     with transaction(sf) as s:
         ids = {code: i for code, i in s.execute(text("SELECT uscc, id FROM enterprise"))}
         sids = obs_repo.ensure_series(s, {("power.consumption", "enterprise", i) for i in ids.values()})
-    data = [(sids[("power.consumption", "enterprise", ids[c])], t, v) for c, t, v in rows]
+    return [(sids[("power.consumption", "enterprise", ids[c])], t, v) for c, t, v in rows]
+
+
+def bench_copy_rows(sf: sessionmaker[Session], data: Resolved) -> float:
+    """Client COPY: psycopg encodes each row."""
     t0 = time.perf_counter()
     with transaction(sf) as s:
         conn = obs_repo._driver(s)
         with conn.cursor() as cur, cur.copy("COPY observation (series_id, time, value, source) FROM STDIN") as cp:
             for sid, t, v in data:
                 cp.write_row((sid, t, v, "copy"))
+    return time.perf_counter() - t0
+
+
+def write_server_file(data: Resolved, path: Path) -> None:
+    with path.open("w") as fh:
+        for sid, t, v in data:
+            fh.write(f"{sid}\t{t.isoformat()}\t{v!r}\tcopy\n")
+    path.chmod(0o644)  # the server runs as another user
+
+
+def bench_copy_file(sf: sessionmaker[Session], path: Path) -> float:
+    """Server-side COPY: the server reads the text file itself."""
+    t0 = time.perf_counter()
+    with transaction(sf) as s:
+        s.execute(text(f"COPY observation (series_id, time, value, source) FROM '{path}'"))
+    return time.perf_counter() - t0
+
+
+def binary_payload(data: Resolved) -> bytes:
+    epoch, us = datetime(2000, 1, 1, tzinfo=UTC), timedelta(microseconds=1)
+    rec = np.empty(len(data), np.dtype([("n", ">i2"), ("l1", ">i4"), ("sid", ">i4"), ("l2", ">i4"), ("t", ">i8"),
+                                        ("l3", ">i4"), ("v", ">f8"), ("l4", ">i4"), ("src", "S4")]))
+    rec["n"], rec["l1"], rec["l2"], rec["l3"], rec["l4"], rec["src"] = 4, 4, 8, 8, 4, b"copy"
+    rec["sid"] = [d[0] for d in data]
+    rec["t"] = [(d[1] - epoch) // us for d in data]
+    rec["v"] = [d[2] for d in data]
+    return b"PGCOPY\n\xff\r\n\x00" + bytes(8) + rec.tobytes() + b"\xff\xff"
+
+
+def bench_copy_binary(sf: sessionmaker[Session], payload: bytes) -> float:
+    """Binary COPY of rows encoded beforehand: only the server's own work is timed."""
+    t0 = time.perf_counter()
+    with transaction(sf) as s:
+        conn = obs_repo._driver(s)
+        with conn.cursor() as cur, \
+                cur.copy("COPY observation (series_id, time, value, source) FROM STDIN (FORMAT BINARY)") as cp:
+            view = memoryview(payload)
+            for i in range(0, len(payload), 1 << 20):
+                cp.write(view[i:i + (1 << 20)])
     return time.perf_counter() - t0
 
 
@@ -163,7 +218,9 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=2)
     ap.add_argument("--steady-intervals", type=int, default=2)
     ap.add_argument("--repeat-delivery", action="store_true", help="also time the same file imported again")
-    ap.add_argument("--skip-http", action="store_true", help="only the reference and the bulk import")
+    ap.add_argument("--skip-http", action="store_true", help="only the references and the bulk import")
+    ap.add_argument("--skip-rowwise", action="store_true", help="leave out the row-by-row comparison")
+    ap.add_argument("--repeat", type=int, default=3, help="rounds of references and bulk import (medians)")
     args = ap.parse_args()
 
     url = prepare_database(args.database_url, args.series)
@@ -174,29 +231,46 @@ def main() -> None:
     n = len(rows)
     print(f"{args.series} meters x {args.days} days at 15 minutes: {n} rows")
 
-    empty(sf)
-    t_copy = bench_copy(sf, rows)
-    assert stored_rows(sf) == n
-    print(f"reference  raw COPY           {t_copy:7.2f} s  {n / t_copy:10,.0f} rows/s")
-
+    data = resolved(sf, rows)
+    payload = binary_payload(data)
+    times: dict[str, list[float]] = {"file": [], "binary": [], "rows": [], "bulk": []}
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bulk.csv"
+        os.chmod(tmp, 0o755)
+        server_file, path = Path(tmp) / "resolved.tsv", Path(tmp) / "bulk.csv"
+        write_server_file(data, server_file)
         write_file(rows, path)
-        empty(sf)
-        t_bulk = bench_bulk(sf, path)
-        assert stored_rows(sf) == n
-        print(f"(a) bulk   yunjian bulk-import {t_bulk:7.2f} s  {n / t_bulk:10,.0f} rows/s  "
-              f"ratio {t_copy / t_bulk:.2f} of COPY (target >= 0.5); file {path.stat().st_size / 1e6:.1f} MB")
-        empty(sf)
-        t_row, t_parse = bench_rowwise(sf, path)
-        assert stored_rows(sf) == n
-        print(f"    (row-by-row path, before: parse_long_csv + store_batch per day {t_row:7.2f} s  "
-              f"{n / t_row:10,.0f} rows/s  ratio {t_copy / t_row:.2f}; read+parse {t_parse:.2f} s)")
+        for _ in range(args.repeat):
+            for name, run in (("file", lambda: bench_copy_file(sf, server_file)),
+                              ("binary", lambda: bench_copy_binary(sf, payload)),
+                              ("rows", lambda: bench_copy_rows(sf, data)),
+                              ("bulk", lambda: bench_bulk(sf, path))):
+                empty(sf)
+                times[name].append(run())
+                assert stored_rows(sf) == n, name
+        med = {k: statistics.median(v) for k, v in times.items()}
+        for name, label in (("file", "server-side COPY (text file)"), ("binary", "binary COPY (pre-encoded)"),
+                            ("rows", "client COPY (write_row)")):
+            print(f"reference  {label:30s} {med[name]:6.2f} s  {n / med[name]:10,.0f} rows/s   "
+                  f"runs: {', '.join(f'{t:.2f}' for t in times[name])}")
+        print(f"(a) bulk   yunjian bulk-import            {med['bulk']:6.2f} s  {n / med['bulk']:10,.0f} rows/s   "
+              f"runs: {', '.join(f'{t:.2f}' for t in times['bulk'])}; file {path.stat().st_size / 1e6:.1f} MB")
+        print("    ratio of (a) to each reference (median; per run, references and (a) of the same round): "
+              "target >= 0.5")
+        for name in ("file", "binary", "rows"):
+            per = [r / b for r, b in zip(times[name], times["bulk"], strict=True)]
+            print(f"      {name:7s} {med[name] / med['bulk']:.2f}   per run {', '.join(f'{x:.2f}' for x in per)}")
+        if not args.skip_rowwise:
+            empty(sf)
+            t_row, t_parse = bench_rowwise(sf, path)
+            assert stored_rows(sf) == n
+            print(f"    (row-by-row path: parse_long_csv + store_batch per day {t_row:7.2f} s  "
+                  f"{n / t_row:10,.0f} rows/s  ratio to server-side COPY {med['file'] / t_row:.2f}; "
+                  f"read+parse {t_parse:.2f} s)")
         if args.repeat_delivery:
             t0 = time.perf_counter()
             with transaction(sf) as s:
                 again = service.import_long_csv(s, source="bulk", batch_id="bench2", data=path.read_bytes(),
-                                              now=datetime.now(UTC), tz="Asia/Shanghai")
+                                                now=datetime.now(UTC), tz="Asia/Shanghai")
             assert again.inserted == again.updated == 0, again
             t_again = time.perf_counter() - t0
             print(f"    (the same file again, all unchanged: {t_again:.2f} s, {n / t_again:,.0f} rows/s)")
@@ -223,7 +297,7 @@ def main() -> None:
         assert res.status == "ok", res.error
         assert stored_rows(sf) == n, (stored_rows(sf), n)
         print(f"(b) HTTP   simulator -> store {t_http:7.2f} s  {n / t_http:10,.0f} rows/s  "
-              f"ratio {t_copy / t_http:.2f} of COPY  (worker CPU {cpu_http:.2f} s)")
+              f"ratio {med['file'] / t_http:.2f} of server-side COPY  (worker CPU {cpu_http:.2f} s)")
 
         # (c) steady state: the deployed schedule (one run every interval_s with a 3 h lookback),
         # on a simulated clock advancing interval_s per run after the catch-up above.

@@ -22,13 +22,14 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import psycopg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from backend.catalogue import repository as catalogue_repo
 from backend.catalogue.service import UnitError, conversion_factor
-from backend.ingestion import plausibility
+from backend.ingestion import columns, plausibility
 from backend.ingestion import repository as repo
 from backend.ingestion.batch import ParsedRow, PayloadError, RejectedRow
 from backend.ingestion.models import QUARANTINE_STATUSES, IngestJobRun, IngestSource, QuarantineRow
@@ -182,12 +183,12 @@ def _hold_implausible(session: Session, good: list[ResolvedRow], ids: dict[Serie
         if r.key[0] in young:
             sid = ids[r.key]
             batch_max[r.key[0]][sid] = max(batch_max[r.key[0]].get(sid, 0.0), r.value)
+    peers_of = {code: plausibility.peer_ceilings(stored_top.get(code, []), batch_max[code]) for code in young}
     keep: list[ResolvedRow] = []
     held: list[RejectedRow] = []
     for r in good:
         sid = ids[r.key]
-        peers = (plausibility.peer_ceiling(sid, stored_top.get(r.key[0], []), batch_max[r.key[0]])
-                 if r.key[0] in young else None)
+        peers = peers_of[r.key[0]].get(sid) if r.key[0] in young else None
         hold = plausibility.judge(r.value, ceilings.get(sid), peers)
         if hold is None:
             keep.append(r)
@@ -252,6 +253,13 @@ def import_long_csv(session: Session, *, source: str, batch_id: str, data: bytes
     header = tuple(h.strip() for h in first.split(","))
     if header != LONG_HEADER:
         raise PayloadError(f"CSV 表头不符 / expected header {','.join(LONG_HEADER)}, got {header}")
+    try:
+        with session.begin_nested():
+            fast = _import_columns(session, source=source, batch_id=batch_id, body=body, now=now, tz=tz)
+    except (psycopg.errors.UniqueViolation, NotColumnar):  # a point stored already, or twice in the file,
+        fast = None  # or a line of another shape: the staged path merges, or says which line is wrong
+    if fast is not None:
+        return fast
     repo.bulk_prepare(session)
     lines = repo.bulk_copy_csv(session, body.encode()) if body else 0
     if lines is None:  # some row has another number of cells: let the parser say which
@@ -296,6 +304,167 @@ def import_long_csv(session: Session, *, source: str, batch_id: str, data: bytes
         repo.record_success(session, source, now=now, watermark=None, latest_data=latest,
                             stored=inserted + updated, rejected=len(bad))
     return StoreResult(received=lines, inserted=inserted, updated=updated, unchanged=unchanged, rejected=len(bad),
+                       quarantined_new=new, latest_data_at=latest)
+
+
+class NotColumnar(Exception):
+    """A long file the column-wise fast path cannot read (a line without six cells)."""
+
+
+_FIRST_PIECE, _PIECE = 1 << 20, 5 << 20  # characters: the first piece small, so that the server starts soon;
+# then few COPY statements, each of which costs the hypertable some set-up
+
+
+def _import_columns(session: Session, *, source: str, batch_id: str, body: str, now: datetime, tz: str
+                    ) -> StoreResult | None:
+    """The fast path of `import_long_csv`, for a file of new points. The body is read
+    column-wise in Python (`columns.py`), piece by piece; each distinct key and time is
+    resolved once; each piece's points go into the hypertable with a binary COPY that the
+    server runs while the next piece is read, and the daily buckets are merged from
+    aggregates computed on the client (`observations.repository.NewPointWriter`). Rows the
+    columns cannot take as they stand are decided one by one by the row parser and resolver,
+    exactly as on the row-by-row path.
+
+    Raises NotColumnar when some line has not exactly six cells, and
+    psycopg.errors.UniqueViolation when a point is stored already or comes twice in the file:
+    the caller runs this in a savepoint, rolls back to it and takes the staged path (which
+    merges, and says which line is wrong). Returns None for an empty body."""
+    from ingest.sources.parsers import parse_long_record
+
+    lines = body[:-1] if body.endswith("\n") else body
+    if not lines:
+        return None
+    zone = ZoneInfo(tz)
+    inds = repo.indicators(session)
+    units = catalogue_repo.unit_table(session)
+    entities = repo.entity_ids(session)
+    resolve = _resolver(entities, inds, units)
+    factors: dict[tuple[str, str], float | None] = {}
+    known_keys: dict[tuple[str, ...], tuple[SeriesKey, float, int] | None] = {}
+    known_times: dict[str, tuple[int, int] | None] = {}
+    def place(key: tuple[str, ...]) -> tuple[SeriesKey, float, int] | None:
+        """(series key, factor to the indicator's unit, table) of a file key; None if the
+        resolver would reject its rows (unknown indicator, entity or unit)."""
+        indicator, kind, code, unit = key
+        ind = inds.get(indicator)
+        entity_id = 0 if kind == "city" else entities.get((kind, code))
+        if ind is None or entity_id is None:
+            return None
+        if (unit, ind[0]) not in factors:
+            try:
+                factors[(unit, ind[0])] = conversion_factor(units, unit, ind[0])
+            except UnitError:
+                factors[(unit, ind[0])] = None
+        factor = factors[(unit, ind[0])]
+        if factor is None:
+            return None
+        return (indicator, kind, entity_id), factor, obs_repo.TABLES.index(table_for_frequency(ind[1]))
+
+    # Series keys are numbered as first met; their ids (-1: not known yet) are looked up when
+    # the first piece is read, while no COPY is in flight. Rows of series that turn up later
+    # and do not exist yet wait until every piece is in: then they are created in one go.
+    skey_no: dict[SeriesKey, int] = {}
+    skey_id: list[int] = []
+
+    def numbered(key: SeriesKey) -> int:
+        no = skey_no.get(key)
+        if no is None:
+            no = skey_no[key] = len(skey_id)
+            skey_id.append(-1)
+        return no
+
+    received = 0
+    parse_bad: list[RejectedRow] = []
+    resolve_bad: list[RejectedRow] = []
+    waiting: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    with columns.gc_paused(), obs_repo.NewPointWriter(session, source) as writer:
+
+        def send(ski: np.ndarray, tus: np.ndarray, value: np.ndarray, day: np.ndarray, table: np.ndarray) -> None:
+            sid = np.array(skey_id, np.int64)[ski]
+            for t, name in enumerate(obs_repo.TABLES):
+                sel = table == t
+                if sel.any():
+                    writer.send(name, sid[sel], tus[sel], value[sel], day[sel])
+
+        for n_piece, piece in enumerate(columns.pieces(lines, _FIRST_PIECE, _PIECE)):
+            if not columns.six_cells_each(piece):
+                raise NotColumnar
+            cols = columns.split_columns(piece)
+            received += len(cols)
+            key_of_row, keys = columns.factorize_rows(cols.indicator, cols.entity_kind, cols.entity_code, cols.unit)
+            time_of_row, times = columns.factorize(cols.time)
+            values = columns.read_values(cols.value)
+            placed_keys = [known_keys[k] if k in known_keys else known_keys.setdefault(k, place(k)) for k in keys]
+            new_times = [t for t in times if t not in known_times]
+            if new_times:
+                known_times.update(columns.read_times(new_times, zone))
+            read = [known_times[t] for t in times]
+            good = (np.array([p is not None for p in placed_keys], bool)[key_of_row]
+                    & np.array([r is not None for r in read], bool)[time_of_row] & (values >= 0) & (values < np.inf))
+
+            # The rows the columns could not take: the row parser and resolver decide each of them.
+            placed: list[tuple[int, ResolvedRow]] = []
+            for i in np.flatnonzero(~good).tolist():
+                parsed = parse_long_record(cols.cells(i))
+                if isinstance(parsed, RejectedRow):
+                    parse_bad.append(parsed)
+                    continue
+                res = resolve(parsed)
+                if isinstance(res, RejectedRow):
+                    resolve_bad.append(res)
+                else:
+                    placed.append((i, res))
+
+            rows = np.flatnonzero(good)
+            k_rows, t_rows = key_of_row[rows], time_of_row[rows]
+            used = set(np.unique(k_rows).tolist())  # a key all of whose rows were rejected gets no series
+            key_ski = np.array([numbered(p[0]) if p is not None and k in used else 0
+                                for k, p in enumerate(placed_keys)], np.int64)
+            key_factor = np.array([np.nan if p is None else p[1] for p in placed_keys], np.float64)
+            key_table = np.array([0 if p is None else p[2] for p in placed_keys], np.int64)
+            ski = key_ski[k_rows]
+            tus = np.array([r[0] if r else 0 for r in read], np.int64)[t_rows]
+            day = np.array([r[1] if r else 0 for r in read], np.int64)[t_rows]
+            value, table = values[rows] * key_factor[k_rows], key_table[k_rows]
+            if placed:  # back in their place in the file, so that sums add in delivery order
+                extra = [(i, numbered(r.key), *columns.instant(r.time, zone), r.value, obs_repo.TABLES.index(r.table))
+                         for i, r in placed]
+                order = np.argsort(np.concatenate((rows, np.array([e[0] for e in extra], np.int64))), kind="stable")
+                ski, tus, day, value, table = (
+                    np.concatenate((a, np.array([e[j] for e in extra], a.dtype)))[order]
+                    for j, a in ((1, ski), (2, tus), (3, day), (4, value), (5, table)))
+            if n_piece == 0:  # nothing in flight yet: every series of these indicators, and the new ones
+                wanted = {skey for skey, no in skey_no.items() if skey_id[no] < 0}
+                found = obs_repo.series_of_indicators(session, {(k[0], k[1]) for k in wanted})
+                found.update(obs_repo.ensure_series(session, wanted - found.keys()))
+                for skey, sid in found.items():
+                    if skey in skey_no:
+                        skey_id[skey_no[skey]] = sid
+                    else:
+                        skey_id.append(sid)
+                        skey_no[skey] = len(skey_id) - 1
+            later = np.array(skey_id, np.int64)[ski] < 0
+            if later.any():
+                waiting.append((ski[later], tus[later], value[later], day[later], table[later]))
+                now_ = ~later
+                ski, tus, value, day, table = ski[now_], tus[now_], value[now_], day[now_], table[now_]
+            send(ski, tus, value, day, table)
+        if waiting:
+            writer.wait()  # the session is free: create the series that turned up after the first piece
+            missing = [skey for skey, no in skey_no.items() if skey_id[no] < 0]
+            for skey, sid in obs_repo.ensure_series(session, missing).items():
+                skey_id[skey_no[skey]] = sid
+            for ski, tus, value, day, table in waiting:
+                send(ski, tus, value, day, table)
+        stored = writer.finish()
+    inserted = sum(r.inserted for r in stored.values())
+    latest = max((r.latest_at for r in stored.values() if r.latest_at is not None), default=None)
+    bad = parse_bad + resolve_bad
+    new = quarantine(session, source=source, batch_id=batch_id, rows=bad, now=now)
+    if repo.get_source(session, source) is not None:
+        repo.record_success(session, source, now=now, watermark=None, latest_data=latest, stored=inserted,
+                            rejected=len(bad))
+    return StoreResult(received=received, inserted=inserted, updated=0, unchanged=0, rejected=len(bad),
                        quarantined_new=new, latest_data_at=latest)
 
 

@@ -8,16 +8,21 @@ changed points fall in — all in the caller's transaction.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
+import numpy as np
 import psycopg
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from backend.observations import rollups
 from backend.observations.models import RollupDaily, RollupMonthly
+from backend.observations.rollups import PG_EPOCH
 
 Table = Literal["observation", "period_observation"]
 TABLES: tuple[Table, ...] = ("observation", "period_observation")
@@ -76,6 +81,19 @@ def _lookup_series(session: Session, keys: list[tuple[str, str, int]]) -> dict[t
              "JOIN unnest(CAST(:i AS text[]), CAST(:k AS text[]), CAST(:e AS int[])) AS w(i, k, e) "
              "ON s.indicator_code = w.i AND s.entity_kind = w.k AND s.entity_id = w.e"),
         {"i": [w[0] for w in keys], "k": [w[1] for w in keys], "e": [w[2] for w in keys]})
+    return {(i, k, e): sid for i, k, e, sid in res}
+
+
+def series_of_indicators(session: Session, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str, int], int]:
+    """Every existing series of the given (indicator_code, entity_kind) pairs, by key."""
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return {}
+    res = session.execute(
+        text("SELECT s.indicator_code, s.entity_kind, s.entity_id, s.id FROM series s "
+             "JOIN unnest(CAST(:i AS text[]), CAST(:k AS text[])) AS w(i, k) "
+             "ON s.indicator_code = w.i AND s.entity_kind = w.k"),
+        {"i": [w[0] for w in wanted], "k": [w[1] for w in wanted]})
     return {(i, k, e): sid for i, k, e, sid in res}
 
 
@@ -205,6 +223,117 @@ def write_staged(session: Session, table: Table, tz: str, stage: str = "obs_stag
                        unchanged=existing - updated, duplicates_in_batch=n - distinct, latest_at=tmax)
 
 
+class NewPointWriter:
+    """Brand-new points into the observation tables, batch by batch, while the caller reads
+    the next batch: each batch goes in with one binary COPY sent from a worker thread, so the
+    server inserts one batch while the client prepares the next. `finish` then merges the daily
+    buckets of all the batches from partial aggregates computed here
+    (`rollups.daily_partials`) and recomputes their monthly buckets. The rows never pass
+    through a staging table or back out of the hypertable.
+
+    Points are arrays in delivery order: time as µs since 2000-01-01 UTC, day as the local day
+    in days since 2000-01-01. The caller calls `wait` before it uses the session itself, and
+    uses the writer as a context manager (which never leaves a COPY running).
+
+    A point stored already, or sent twice, makes `wait` or `finish` raise
+    psycopg.errors.UniqueViolation: the caller rolls back to its savepoint and takes the
+    merging path (`write_staged`)."""
+
+    def __init__(self, session: Session, source: str) -> None:
+        prepare_stage(session)
+        self._conn = _driver(session)
+        self._source = source.encode()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy")
+        self._pending: Future[None] | None = None
+        self._sent: dict[Table, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {}
+
+    def __enter__(self) -> NewPointWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._pending is not None and exc[0] is not None:
+                with contextlib.suppress(Exception):  # the caller's exception is the one to report
+                    self._pending.result()
+            else:
+                self.wait()
+        finally:
+            self._pending = None
+            self._pool.shutdown(wait=True)
+
+    def send(self, table: Table, series_id: np.ndarray, time_us: np.ndarray, value: np.ndarray, day: np.ndarray
+             ) -> None:
+        """Queue one batch for `table` (returns once the previous batch is in)."""
+        if table not in TABLES:
+            raise ValueError(f"unknown observation table {table!r}")
+        if len(series_id) == 0:
+            return
+        src = self._source
+        rec = np.empty(len(series_id), np.dtype([
+            ("fields", ">i2"), ("l1", ">i4"), ("series_id", ">i4"), ("l2", ">i4"), ("time", ">i8"), ("l3", ">i4"),
+            ("value", ">f8"), ("l4", ">i4"), ("source", f"S{len(src)}")]))
+        rec["fields"], rec["l1"], rec["l2"], rec["l3"], rec["l4"] = 4, 4, 8, 8, len(src)
+        rec["series_id"], rec["time"], rec["value"], rec["source"] = series_id, time_us, value, src
+        payload = _BINARY_HEADER + rec.tobytes() + _BINARY_TRAILER
+        self._sent.setdefault(table, []).append((series_id, time_us, value, day))
+        self.wait()
+        self._pending = self._pool.submit(self._copy, table, payload)
+
+    def _copy(self, table: Table, payload: bytes) -> None:
+        view = memoryview(payload)
+        with self._conn.cursor() as cur, \
+                cur.copy(f"COPY {table} (series_id, time, value, source) FROM STDIN (FORMAT BINARY)") as cp:
+            for i in range(0, len(view), 1 << 20):
+                cp.write(view[i:i + (1 << 20)])
+
+    def wait(self) -> None:
+        """Until the batch in flight is in (raises what its COPY raised)."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def finish(self) -> dict[Table, WriteResult]:
+        """Merge the rollups of everything sent; per table: the points stored, the newest time."""
+        parts = {}  # computed while the last batch is still going in
+        for table, batches in self._sent.items():
+            series_id, time_us, value, day = (np.concatenate([b[i] for b in batches]) for i in range(4))
+            parts[table] = (rollups.daily_partials(series_id, day, time_us, value), len(series_id), int(time_us.max()))
+        self.wait()
+        out: dict[Table, WriteResult] = {}
+        with self._conn.cursor() as cur:
+            for table, (partials, n, newest) in parts.items():
+                cur.execute(_PARTIALS_DDL)
+                with cur.copy("COPY obs_partial (series_id, day, sum, count, min, max, last, last_at) "
+                              "FROM STDIN (FORMAT BINARY)") as cp:
+                    cp.set_types(["int4", "date", "float8", "int4", "float8", "float8", "float8", "timestamptz"])
+                    for row in zip(partials.series_id.tolist(), partials.day.tolist(), partials.sum.tolist(),
+                                   partials.count.tolist(), partials.min.tolist(), partials.max.tolist(),
+                                   partials.last.tolist(), partials.last_at.tolist(), strict=True):
+                        cp.write_row((row[0], _day(row[1]), *row[2:7], _instant(row[7])))
+                _merge_new_into_daily(cur, "obs_partial", {}, partial=True)
+                cur.execute("TRUNCATE obs_partial")
+                out[table] = WriteResult(received=n, inserted=n, updated=0, unchanged=0, duplicates_in_batch=0,
+                                         latest_at=_instant(newest))
+            if out:
+                _recompute_monthly(cur, {})
+        self._sent = {}
+        return out
+
+
+_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # signature, flags, no header extension
+_BINARY_TRAILER = b"\xff\xff"
+_PARTIALS_DDL = """CREATE TEMP TABLE IF NOT EXISTS obs_partial (series_id int, day date, sum float8, count int,
+    min float8, max float8, last float8, last_at timestamptz) ON COMMIT DELETE ROWS"""
+
+
+def _instant(us: int) -> datetime:
+    return PG_EPOCH + timedelta(microseconds=us)
+
+
+def _day(days: int) -> date:
+    return PG_EPOCH.date() + timedelta(days=days)
+
+
 def _find_existing(cur: psycopg.Cursor[Any], src: str, table: str, bounds: dict[str, object]) -> int:
     """Copy the staged points that are already stored, with their stored values, into obs_existing."""
     cur.execute(f"""
@@ -228,16 +357,20 @@ _STAGING_DDL = (
 )
 
 
-def _merge_new_into_daily(cur: psycopg.Cursor[Any], new_rows: str, bounds: dict[str, object]) -> None:
+def _merge_new_into_daily(cur: psycopg.Cursor[Any], new_rows: str, bounds: dict[str, object],
+                          partial: bool = False) -> None:
     """Add brand-new points to their daily buckets without rereading the bucket: sums and
     counts add, min/max combine, and `last` is the value at the latest time. The buckets
-    touched are noted in obs_days (for the monthly rollups)."""
+    touched are noted in obs_days (for the monthly rollups). With partial=True, `new_rows`
+    holds the new points' buckets already aggregated (the columns of rollup_daily)."""
+    buckets = "SELECT series_id, day, sum, count, min, max, last, last_at FROM obs_partial" if partial else f"""
+            SELECT series_id, (time AT TIME ZONE %(tz)s)::date, sum(value), count(*), min(value), max(value),
+                   (array_agg(value ORDER BY time DESC))[1], max(time)
+            FROM {new_rows} n GROUP BY 1, 2"""
     cur.execute(f"""
         WITH d AS (
             INSERT INTO rollup_daily AS r (series_id, day, sum, count, min, max, last, last_at)
-            SELECT series_id, (time AT TIME ZONE %(tz)s)::date, sum(value), count(*), min(value), max(value),
-                   (array_agg(value ORDER BY time DESC))[1], max(time)
-            FROM {new_rows} n GROUP BY 1, 2
+            {buckets}
             ON CONFLICT (series_id, day) DO UPDATE SET sum = r.sum + EXCLUDED.sum, count = r.count + EXCLUDED.count,
                 min = least(r.min, EXCLUDED.min), max = greatest(r.max, EXCLUDED.max),
                 last = CASE WHEN EXCLUDED.last_at >= r.last_at THEN EXCLUDED.last ELSE r.last END,

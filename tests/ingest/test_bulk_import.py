@@ -289,3 +289,73 @@ def test_a_file_whose_times_are_all_valid_ends_as_the_row_by_row_path_leaves_it(
                                                         "Z,")))
     res, _ = _compare_paths(db_session, data + "\n", before=_an_existing_point)
     assert (res.rejected, res.updated) == (10, 1)
+
+
+def _new_points_file(session: Session) -> str:
+    """The mixed file without its two in-file duplicates: every point is new, so the
+    column-wise path stores it (its malformed rows and the rows only the parser reads included)."""
+    lines = mixed_file(session).splitlines()
+    at = next(i for i, line in enumerate(lines) if ",999,kWh" in line)
+    del lines[at:at + 2]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(params=["one piece", "pieces of a few lines"])
+def pieces(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The column-wise path reads big files in pieces, sent to the server one after another;
+    tiny pieces make these small files take every branch of that (series first met in a later
+    piece, a bad line after some pieces went in)."""
+    if request.param == "pieces of a few lines":
+        monkeypatch.setattr(service, "_FIRST_PIECE", 150)
+        monkeypatch.setattr(service, "_PIECE", 300)
+    return str(request.param)
+
+
+def test_a_file_of_new_points_takes_the_column_path_and_ends_as_the_row_by_row_path_leaves_it(
+        db_session: Session, pieces: str) -> None:
+    data = _new_points_file(db_session)
+    probe = db_session.begin_nested()  # the column path itself, not its fallback, stores this file
+    direct = service._import_columns(db_session, source="bulk", batch_id="b1",
+                                     body=data.partition("\n")[2], now=NOW, tz=TZ)
+    probe.rollback()
+    res, got = _compare_paths(db_session, data)
+    assert direct == res
+    assert (res.received, res.inserted, res.updated, res.unchanged, res.rejected) == (37, 22, 0, 0, 15)
+    assert len(got["period_observation"]) == 1 and len(got["quarantine"]) == 15
+    # the new enterprise's series was created, and only for the rows that were stored
+    assert sum(1 for r in got["observation"] if r[2] == 2500.0) == 1
+
+
+def test_a_file_of_new_points_that_repeats_a_stored_one_is_merged_instead(db_session: Session, pieces: str) -> None:
+    """The stored point comes late in the file, after some pieces went in: they are rolled back
+    and the staged path stores the file, with the revision."""
+    data = _new_points_file(db_session)
+    res, _ = _compare_paths(db_session, data, before=_an_existing_point)
+    assert (res.updated, res.unchanged) == (1, 1)
+
+
+def test_a_line_of_another_shape_after_pieces_went_in_gives_the_row_by_row_result(
+        db_session: Session, pieces: str) -> None:
+    data = _new_points_file(db_session) + "power.consumption,enterprise,only-three\n" + \
+        f"power.consumption,enterprise,{_codes(db_session, 4)[3]},{_iso(T0)},1,kWh\n"
+    res, got = _compare_paths(db_session, data)
+    assert res.inserted == 23 and any("expected 6 columns, got 3" in r[4] for r in got["quarantine"])
+
+
+def test_daily_sums_add_in_delivery_order_on_both_paths(db_session: Session, pieces: str) -> None:
+    """0.1 + 0.2 + 0.3 is not 0.3 + 0.2 + 0.1 in floating point: each bucket's sum is the one
+    PostgreSQL's sum() makes of the rows in file order, whichever path stored them."""
+    a, b = _codes(db_session, 2)
+    lines = [f"power.consumption,enterprise,{code},{_iso(T0 - timedelta(hours=h))},{v},kWh"
+             for code, vals in ((a, ("0.1", "0.2", "0.3")), (b, ("0.3", "0.2", "0.1"))) for h, v in enumerate(vals)]
+    _compare_paths(db_session, HEADER + "\n".join(lines) + "\n")
+    sums = dict(db_session.execute(text(
+        "SELECT e.uscc, d.sum FROM rollup_daily d JOIN series s ON s.id = d.series_id "
+        "JOIN enterprise e ON e.id = s.entity_id AND s.entity_kind = 'enterprise'")).all())
+    assert sums == {a: (0.1 + 0.2) + 0.3, b: (0.3 + 0.2) + 0.1}
+    assert sums[a] != sums[b]
+
+
+def test_a_blank_last_line_is_rejected_as_on_the_row_by_row_path(db_session: Session, pieces: str) -> None:
+    res, got = _compare_paths(db_session, _new_points_file(db_session) + "\n")
+    assert res.rejected == 16 and any("expected 6 columns, got 0" in r[4] for r in got["quarantine"])
