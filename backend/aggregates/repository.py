@@ -334,20 +334,24 @@ def cells(session: Session, sel: Selection, path: Path, bucket: Bucket | None, a
 @dataclass(frozen=True)
 class Context:
     """What a figure needs besides its data: the indicator, which places report it directly
-    ({'city': {0}, 'district': {...}, 'park': {...}}), each park's district, and the first month
-    with data of any of the indicator's series (None: no data; see `first_day` for the day)."""
+    ({'city': {0}, 'district': {...}, 'park': {...}}), each park's district, and the first local
+    day with data of any of the indicator's series (None: no data)."""
 
     indicator: Indicator
     direct: dict[str, set[int]]
     park_district: dict[int, int]
-    first_month: date | None = None
+    first_day: date | None = None
+
+    @property
+    def first_month(self) -> date | None:
+        return None if self.first_day is None else self.first_day.replace(day=1)
 
 
 def context(session: Session, indicator: str) -> Context | None:
     """The indicator and the lookups around it in one round trip (None: no such indicator).
 
-    The first month with data comes from the monthly rollup's primary key (series_id, month):
-    one probe of its small index per series of the indicator (~2 µs each).
+    The first day with data is one primary-key read of `indicator_first_day`, which triggers
+    keep exact whatever writes the rollups (migration 0007).
 
     It also sets `plan_cache_mode = force_custom_plan` for the rest of the transaction: the
     aggregate queries run often enough for psycopg to prepare them, and a generic plan (made
@@ -360,8 +364,7 @@ def context(session: Session, indicator: str) -> Context | None:
                (SELECT coalesce(json_agg(json_build_array(s.entity_kind, s.entity_id)), '[]') FROM series s
                 WHERE s.indicator_code = i.code AND s.entity_kind <> 'enterprise'),
                (SELECT coalesce(json_object_agg(p.id, p.district_id), '{}') FROM park p),
-               (SELECT min((SELECT min(m.month) FROM rollup_monthly m WHERE m.series_id = s.id))
-                FROM series s WHERE s.indicator_code = i.code)
+               (SELECT f.first_day FROM indicator_first_day f WHERE f.indicator_code = i.code)
         FROM indicator i WHERE i.code = :code"""), {"code": indicator}).first()
     if row is None:
         return None
@@ -373,22 +376,6 @@ def context(session: Session, indicator: str) -> Context | None:
                     agg_entities=row[6], agg_time=row[7], weight_indicator=row[8], is_leading=row[9],
                     good_direction=row[10], sort_order=row[11])
     return Context(ind, out, {int(k): int(v) for k, v in row[14].items()}, row[15])
-
-
-def has_data_on(session: Session, indicator: str, day: date) -> bool:
-    """Whether any of the indicator's series has data on `day`: probes stop at the first hit."""
-    return bool(session.scalar(text("""
-        SELECT EXISTS (SELECT 1 FROM series s JOIN rollup_daily d ON d.series_id = s.id AND d.day = CAST(:d AS date)
-                       WHERE s.indicator_code = :ind)"""), {"ind": indicator, "d": day}))
-
-
-def first_day(session: Session, indicator: str, first_month: date, next_month: date) -> date | None:
-    """The first local day with data of any of the indicator's series, known to lie in
-    [first_month, next_month): one probe of the daily rollup's key per series."""
-    return session.scalar(text("""
-        SELECT min((SELECT min(d.day) FROM rollup_daily d WHERE d.series_id = s.id
-                    AND d.day >= CAST(:a AS date) AND d.day < CAST(:b AS date)))
-        FROM series s WHERE s.indicator_code = :ind"""), {"ind": indicator, "a": first_month, "b": next_month})
 
 
 def enterprise_names(session: Session, ids: list[int]) -> dict[int, tuple[str, str | None, str]]:

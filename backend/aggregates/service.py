@@ -331,22 +331,19 @@ def first_day(session: Session, ctx: repo.Context, bucket: Bucket, a: date, b: d
               ) -> tuple[date, str] | None:
     """The indicator's first day with data as precisely as the comparisons of [a, b) need it
     (a base starts before the data exactly when it starts before this day), and how to say
-    when the data start. The first month with data (from the context query) decides, except
-    for a base starting in that month, for which the day is read."""
-    fm = ctx.first_month
-    if fm is None:
+    when the data start: by the month unless a base starts in that month."""
+    day, fm = ctx.first_day, ctx.first_month
+    if day is None or fm is None:
         return None
     nm = add_months(fm, 1)
     if not base_starts_in(bucket, a, b, fm, nm, ytd):
         return fm, f"in {fm:%Y-%m}"
     if bucket in MONTH_BUCKETS:
-        # Bases start on a 1st: all that matters is whether the data start on the 1st (one probe
-        # that stops at the first series with data that day); if not, the first base after them
-        # starts on the next 1st.
-        if repo.has_data_on(session, ctx.indicator.code, fm):
+        # Bases start on a 1st: all that matters is whether the data start on the 1st; if not,
+        # the first base after them starts on the next 1st.
+        if day == fm:
             return fm, f"on {fm}"
         return nm, f"after {fm} (within {fm:%Y-%m})"
-    day = repo.first_day(session, ctx.indicator.code, fm, nm) or fm
     return day, f"on {day}"
 
 
