@@ -359,3 +359,61 @@ def test_daily_sums_add_in_delivery_order_on_both_paths(db_session: Session, pie
 def test_a_blank_last_line_is_rejected_as_on_the_row_by_row_path(db_session: Session, pieces: str) -> None:
     res, got = _compare_paths(db_session, _new_points_file(db_session) + "\n")
     assert res.rejected == 16 and any("expected 6 columns, got 0" in r[4] for r in got["quarantine"])
+
+
+def test_a_connection_killed_while_pieces_go_in_loses_nothing_and_a_rerun_stores_the_file_once(
+        fresh_database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database side of the import dies while the COPY thread is sending (the server
+    restarts, or an operator terminates it): the import fails cleanly (no hang, nothing
+    stored), and running it again stores every row once, with rollups equal to the rows."""
+    import threading
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import DBAPIError
+
+    from backend.db import make_session_factory, transaction
+
+    monkeypatch.setattr(service, "_FIRST_PIECE", 2_000)
+    monkeypatch.setattr(service, "_PIECE", 20_000)  # about 200 lines a piece: hundreds of COPYs
+    engine = create_engine(fresh_database_url)
+    with engine.connect() as conn:
+        codes = [str(c) for c in conn.execute(text("SELECT uscc FROM enterprise ORDER BY id LIMIT 40")).scalars()]
+    lines = [f"power.consumption,enterprise,{code},{_iso(T0 + i * timedelta(minutes=15))},{i % 97}.25,kWh"
+             for code in codes for i in range(96 * 5)]
+    data = (HEADER + "\n".join(lines) + "\n").encode()
+    sf = make_session_factory(engine)
+    killed = threading.Event()
+
+    def kill_the_copy() -> None:
+        with engine.connect() as conn:
+            for _ in range(4000):
+                pid = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE state = 'active' "
+                                        "AND query LIKE 'COPY observation%' AND pid <> pg_backend_pid()")).scalar()
+                if pid is not None:
+                    conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+                    killed.set()
+                    return
+                conn.rollback()
+
+    killer = threading.Thread(target=kill_the_copy)
+    killer.start()
+    with pytest.raises(DBAPIError), transaction(sf) as s:
+        service.import_long_csv(s, source="bulk", batch_id="b1", data=data, now=NOW, tz=TZ)
+    killer.join(30)
+    assert killed.is_set()
+    engine.dispose()  # the pool's dead connection goes with it
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM observation")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM rollup_daily")).scalar_one() == 0
+    with transaction(sf) as s:
+        res = service.import_long_csv(s, source="bulk", batch_id="b2", data=data, now=NOW, tz=TZ)
+    assert (res.received, res.inserted, res.rejected) == (len(lines), len(lines), 0)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM observation")).scalar_one() == len(lines)
+        bad = conn.execute(text(
+            "SELECT count(*) FROM rollup_daily r JOIN (SELECT series_id, (time AT TIME ZONE 'Asia/Shanghai')::date d, "
+            "count(*) n, sum(value) v FROM observation GROUP BY 1, 2) o ON o.series_id = r.series_id AND o.d = r.day "
+            "WHERE o.n <> r.count OR abs(o.v - r.sum) > 1e-6")).scalar_one()
+        days = conn.execute(text("SELECT count(*) FROM rollup_daily")).scalar_one()
+    assert bad == 0 and days == 40 * 6  # 5 days from 23:00 local: six local days
+    engine.dispose()
