@@ -342,6 +342,7 @@ def _import_columns(session: Session, *, source: str, batch_id: str, body: str, 
     factors: dict[tuple[str, str], float | None] = {}
     known_keys: dict[tuple[str, ...], tuple[SeriesKey, float, int] | None] = {}
     known_times: dict[str, tuple[int, int] | None] = {}
+
     def place(key: tuple[str, ...]) -> tuple[SeriesKey, float, int] | None:
         """(series key, factor to the indicator's unit, table) of a file key; None if the
         resolver would reject its rows (unknown indicator, entity or unit)."""
