@@ -327,14 +327,14 @@ def base_starts_in(bucket: Bucket, a: date, b: date, lo: date, hi: date, ytd: bo
     return ytd and any(lo <= date(y, 1, 1) < hi for y in range(a.year - 1, (b - timedelta(days=1)).year))
 
 
-def first_day(session: Session, ctx: repo.Context, bucket: Bucket, a: date, b: date, ytd: bool
-              ) -> tuple[date, str] | None:
+def first_day(ctx: repo.Context, bucket: Bucket, a: date, b: date, ytd: bool) -> tuple[date, str] | None:
     """The indicator's first day with data as precisely as the comparisons of [a, b) need it
     (a base starts before the data exactly when it starts before this day), and how to say
     when the data start: by the month unless a base starts in that month."""
-    day, fm = ctx.first_day, ctx.first_month
-    if day is None or fm is None:
+    day = ctx.first_day
+    if day is None:
         return None
+    fm = day.replace(day=1)
     nm = add_months(fm, 1)
     if not base_starts_in(bucket, a, b, fm, nm, ytd):
         return fm, f"in {fm:%Y-%m}"
@@ -427,7 +427,7 @@ def series(session: Session, q: SeriesQuery, tz: str = "Asia/Shanghai", today: d
         same_base, same_base_ytd = _same_basis(session, ind, sel, bucket, fa, b, tz,
                                                want_ytd and bucket in MONTH_BUCKETS, cur.combined_years)
 
-    start_known = first_day(session, ctx, bucket, a, b, want_ytd)
+    start_known = first_day(ctx, bucket, a, b, want_ytd)
     data_start = start_known[0] if start_known else None
     partial: PartialBase | None = None
     found = partial_bucket(ind, cur, bucket, a, b, today, tz)
@@ -650,7 +650,7 @@ def top_enterprises(session: Session, q: SeriesQuery, by: str, n: int, ascending
     notes: list[str] = []
     if by != "value":
         # The first day with data, as precisely as this base needs it (as for /series).
-        known = first_day(session, ctx, Bucket.day, a, b, ytd=False)
+        known = first_day(ctx, Bucket.day, a, b, ytd=False)
         data_start = known[0] if known is not None and known[0] > pa else None
         if data_start is not None:
             notes.append(f"The same days last year ({pa} to {pb - timedelta(days=1)}) start before this indicator's "

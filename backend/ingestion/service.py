@@ -89,33 +89,52 @@ def resolve_rows(rows: Sequence[ParsedRow], entities: dict[tuple[str, str], int]
     return good, bad
 
 
-def _resolver(entities: dict[tuple[str, str], int], indicators: dict[str, tuple[str, str]],
-              units: dict[str, tuple[str, float]]) -> Callable[[ParsedRow], ResolvedRow | RejectedRow]:
-    """The rules of `resolve_rows` for one row (conversion factors cached across rows)."""
+Placement = tuple[SeriesKey, float, obs_repo.Table]  # series key, factor to the indicator's unit, table
+
+
+def _placer(entities: dict[tuple[str, str], int], indicators: dict[str, tuple[str, str]],
+            units: dict[str, tuple[str, float]]) -> Callable[[str, str, str, str], Placement | str]:
+    """Where the rows of one (indicator, entity kind, entity code, unit) go, or why they
+    cannot be placed (unknown indicator, entity or unit, a unit of another dimension).
+    Conversion factors are cached across calls."""
     factors: dict[tuple[str, str], float | str] = {}
     tables = {code: table_for_frequency(freq) for code, (_, freq) in indicators.items()}
-    isfinite = math.isfinite
 
-    def resolve(r: ParsedRow) -> ResolvedRow | RejectedRow:
-        ind = indicators.get(r.indicator)
+    def place(indicator: str, kind: str, code: str, unit: str) -> Placement | str:
+        ind = indicators.get(indicator)
         if ind is None:
-            return RejectedRow(_raw(r), f"未知指标 / unknown indicator {r.indicator!r}")
-        entity_id = 0 if r.entity_kind == "city" else entities.get((r.entity_kind, r.entity_code))
+            return f"未知指标 / unknown indicator {indicator!r}"
+        entity_id = 0 if kind == "city" else entities.get((kind, code))
         if entity_id is None:
-            return RejectedRow(_raw(r), f"未知{_KIND_ZH.get(r.entity_kind, '对象')} / unknown {r.entity_kind} "
-                                        f"{r.entity_code!r}")
-        pair = (r.unit, ind[0])
+            return f"未知{_KIND_ZH.get(kind, '对象')} / unknown {kind} {code!r}"
+        pair = (unit, ind[0])
         factor = factors.get(pair)
         if factor is None:
             try:
-                factor = factors[pair] = conversion_factor(units, r.unit, ind[0])
+                factor = factors[pair] = conversion_factor(units, unit, ind[0])
             except UnitError as exc:
                 factor = factors[pair] = str(exc)
         if isinstance(factor, str):
-            return RejectedRow(_raw(r), factor)
+            return factor
+        return (indicator, kind, entity_id), factor, tables[indicator]
+
+    return place
+
+
+def _resolver(entities: dict[tuple[str, str], int], indicators: dict[str, tuple[str, str]],
+              units: dict[str, tuple[str, float]]) -> Callable[[ParsedRow], ResolvedRow | RejectedRow]:
+    """The rules of `resolve_rows` for one row (conversion factors cached across rows)."""
+    place = _placer(entities, indicators, units)
+    isfinite = math.isfinite
+
+    def resolve(r: ParsedRow) -> ResolvedRow | RejectedRow:
+        where = place(r.indicator, r.entity_kind, r.entity_code, r.unit)
+        if isinstance(where, str):
+            return RejectedRow(_raw(r), where)
         if not isfinite(r.value) or r.value < 0:
             return RejectedRow(_raw(r), f"数值无效 / value must be a finite non-negative number: {r.value!r}")
-        return ResolvedRow((r.indicator, r.entity_kind, entity_id), r.time, r.value * factor, tables[r.indicator], r)
+        key, factor, table = where
+        return ResolvedRow(key, r.time, r.value * factor, table, r)
 
     return resolve
 
@@ -339,27 +358,17 @@ def _import_columns(session: Session, *, source: str, batch_id: str, body: str, 
     units = catalogue_repo.unit_table(session)
     entities = repo.entity_ids(session)
     resolve = _resolver(entities, inds, units)
-    factors: dict[tuple[str, str], float | None] = {}
+    place = _placer(entities, inds, units)
     known_keys: dict[tuple[str, ...], tuple[SeriesKey, float, int] | None] = {}
     known_times: dict[str, tuple[int, int] | None] = {}
 
-    def place(key: tuple[str, ...]) -> tuple[SeriesKey, float, int] | None:
-        """(series key, factor to the indicator's unit, table) of a file key; None if the
-        resolver would reject its rows (unknown indicator, entity or unit)."""
-        indicator, kind, code, unit = key
-        ind = inds.get(indicator)
-        entity_id = 0 if kind == "city" else entities.get((kind, code))
-        if ind is None or entity_id is None:
-            return None
-        if (unit, ind[0]) not in factors:
-            try:
-                factors[(unit, ind[0])] = conversion_factor(units, unit, ind[0])
-            except UnitError:
-                factors[(unit, ind[0])] = None
-        factor = factors[(unit, ind[0])]
-        if factor is None:
-            return None
-        return (indicator, kind, entity_id), factor, obs_repo.TABLES.index(table_for_frequency(ind[1]))
+    def placed_key(key: tuple[str, ...]) -> tuple[SeriesKey, float, int] | None:
+        """`place` of a file key with the table as its index in TABLES; None if the resolver
+        would reject its rows. Once per distinct key of the file."""
+        if key not in known_keys:
+            where = place(*key)
+            known_keys[key] = None if isinstance(where, str) else (where[0], where[1], obs_repo.TABLES.index(where[2]))
+        return known_keys[key]
 
     # Series keys are numbered as first met; their ids (-1: not known yet) are looked up when
     # the first piece is read, while no COPY is in flight. Rows of series that turn up later
@@ -380,8 +389,7 @@ def _import_columns(session: Session, *, source: str, batch_id: str, body: str, 
     waiting: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     with columns.gc_paused(), obs_repo.NewPointWriter(session, source) as writer:
 
-        def send(ski: np.ndarray, tus: np.ndarray, value: np.ndarray, day: np.ndarray, table: np.ndarray) -> None:
-            sid = np.array(skey_id, np.int64)[ski]
+        def send(sid: np.ndarray, tus: np.ndarray, value: np.ndarray, day: np.ndarray, table: np.ndarray) -> None:
             for t, name in enumerate(obs_repo.TABLES):
                 sel = table == t
                 if sel.any():
@@ -395,7 +403,7 @@ def _import_columns(session: Session, *, source: str, batch_id: str, body: str, 
             key_of_row, keys = columns.factorize_rows(cols.indicator, cols.entity_kind, cols.entity_code, cols.unit)
             time_of_row, times = columns.factorize(cols.time)
             values = columns.read_values(cols.value)
-            placed_keys = [known_keys[k] if k in known_keys else known_keys.setdefault(k, place(k)) for k in keys]
+            placed_keys = [placed_key(k) for k in keys]
             new_times = [t for t in times if t not in known_times]
             if new_times:
                 known_times.update(columns.read_times(new_times, zone))
@@ -444,19 +452,20 @@ def _import_columns(session: Session, *, source: str, batch_id: str, body: str, 
                     else:
                         skey_id.append(sid)
                         skey_no[skey] = len(skey_id) - 1
-            later = np.array(skey_id, np.int64)[ski] < 0
+            sid = np.array(skey_id, np.int64)[ski]
+            later = sid < 0
             if later.any():
                 waiting.append((ski[later], tus[later], value[later], day[later], table[later]))
                 now_ = ~later
-                ski, tus, value, day, table = ski[now_], tus[now_], value[now_], day[now_], table[now_]
-            send(ski, tus, value, day, table)
+                sid, tus, value, day, table = sid[now_], tus[now_], value[now_], day[now_], table[now_]
+            send(sid, tus, value, day, table)
         if waiting:
             writer.wait()  # the session is free: create the series that turned up after the first piece
             missing = [skey for skey, no in skey_no.items() if skey_id[no] < 0]
             for skey, sid in obs_repo.ensure_series(session, missing).items():
                 skey_id[skey_no[skey]] = sid
             for ski, tus, value, day, table in waiting:
-                send(ski, tus, value, day, table)
+                send(np.array(skey_id, np.int64)[ski], tus, value, day, table)
         stored = writer.finish()
     inserted = sum(r.inserted for r in stored.values())
     latest = max((r.latest_at for r in stored.values() if r.latest_at is not None), default=None)

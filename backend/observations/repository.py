@@ -363,7 +363,7 @@ def _merge_new_into_daily(cur: psycopg.Cursor[Any], new_rows: str, bounds: dict[
     counts add, min/max combine, and `last` is the value at the latest time. The buckets
     touched are noted in obs_days (for the monthly rollups). With partial=True, `new_rows`
     holds the new points' buckets already aggregated (the columns of rollup_daily)."""
-    buckets = "SELECT series_id, day, sum, count, min, max, last, last_at FROM obs_partial" if partial else f"""
+    buckets = f"SELECT series_id, day, sum, count, min, max, last, last_at FROM {new_rows}" if partial else f"""
             SELECT series_id, (time AT TIME ZONE %(tz)s)::date, sum(value), count(*), min(value), max(value),
                    (array_agg(value ORDER BY time DESC))[1], max(time)
             FROM {new_rows} n GROUP BY 1, 2"""

@@ -36,8 +36,8 @@ class DailyPartials:
 def daily_partials(series_id: np.ndarray, day: np.ndarray, time_us: np.ndarray, value: np.ndarray) -> DailyPartials:
     """Bucket points (given in delivery order, at most one per series and time) by (series,
     day). Each bucket's sum adds its values one after another in delivery order, as
-    PostgreSQL's sum() does over the batch when the path that reads it back from a staging
-    table runs, so both paths store the same float."""
+    PostgreSQL's sum() adds the rows of a staged batch, so the staged path and this one
+    store the same float."""
     if len(series_id) == 0:
         empty = np.zeros(0, np.int64)
         return DailyPartials(empty, empty, np.zeros(0), empty, np.zeros(0), np.zeros(0), np.zeros(0), empty)
