@@ -307,11 +307,10 @@ def build_sql(sel: Selection, path: Path, bucket: Bucket | None, per_enterprise:
             f"max(last_at) AS last_at FROM {source} WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2")
 
 
-def cells(session: Session, sel: Selection, path: Path, bucket: Bucket | None, a: date, b: date,
-          ta: datetime | None = None, tb: datetime | None = None, tz: str = "Asia/Shanghai",
-          per_enterprise: bool = False, split_at: tuple[date, date] | None = None) -> list[Cell]:
-    """Values per (group, bucket) for local days [a, b) (hour path: instants [ta, tb)); with
-    `split_at` (s1, s2) and no bucket, the totals of [a, s1) and [s2, b) (see `build_sql`)."""
+def _query(session: Session, sel: Selection, path: Path, bucket: Bucket | None, a: date, b: date,
+           ta: datetime | None, tb: datetime | None, tz: str, per_enterprise: bool,
+           split_at: tuple[date, date] | None) -> tuple[str, dict[str, Any]]:
+    """The cells query (see `build_sql`) and its parameters ('' when nothing can match)."""
     params: dict[str, Any] = {
         "ind": sel.indicator, "a": a, "b": b, "ta": ta, "tb": tb, "tz": tz,
         "dd": list(sel.district_direct), "pd": list(sel.park_direct), "city": sel.city_direct,
@@ -324,11 +323,68 @@ def cells(session: Session, sel: Selection, path: Path, bucket: Bucket | None, a
         # so that the main query's planner knows how many there are (as an array parameter)
         # and reads everything else like the plain rollup.
         params["mv"] = list(session.scalars(text(moving_sql(sel)), params))
-    sql = build_sql(sel, path, bucket, per_enterprise, moving=bool(params["mv"]), split=split_at is not None)
+    return build_sql(sel, path, bucket, per_enterprise, moving=bool(params["mv"]), split=split_at is not None), params
+
+
+def cells(session: Session, sel: Selection, path: Path, bucket: Bucket | None, a: date, b: date,
+          ta: datetime | None = None, tb: datetime | None = None, tz: str = "Asia/Shanghai",
+          per_enterprise: bool = False, split_at: tuple[date, date] | None = None) -> list[Cell]:
+    """Values per (group, bucket) for local days [a, b) (hour path: instants [ta, tb)); with
+    `split_at` (s1, s2) and no bucket, the totals of [a, s1) and [s2, b) (see `build_sql`)."""
+    sql, params = _query(session, sel, path, bucket, a, b, ta, tb, tz, per_enterprise, split_at)
     if not sql:
         return []
-    rows = session.execute(text(sql), params)
+    rows = session.execute(text(sql), params).all()
     return [Cell(g or "", k, float(v), bool(jf), int(n), la) for g, k, v, jf, n, la in rows if v is not None]
+
+
+@dataclass(frozen=True)
+class RankedTotal:
+    """One enterprise's total over a period and over the same period a year earlier."""
+
+    enterprise_id: int
+    value: float
+    last_year_value: float | None
+    name_zh: str
+    name_en: str | None
+    uscc: str
+
+
+RANK_KEYS = {"value": "cur", "change": "cur - prev",
+             # the same arithmetic, in the same order, as periods.growth_pct
+             "change_pct": "(cur - prev) / abs(NULLIF(prev, 0)) * 100.0"}
+
+
+def ranked_split_totals(session: Session, sel: Selection, path: Path, a1: date, b1: date, a2: date, b2: date,
+                        tz: str, by: str, n: int, ascending: bool) -> list[RankedTotal]:
+    """The `n` enterprises (`sel` grouped by enterprise) with the largest (or, `ascending`,
+    smallest) total over [a2, b2), or change of that total against [a1, b1) (b1 <= a2), ranked
+    in the database with their names: one query returns `n` rows instead of every
+    enterprise's two totals. Ties go to the lower enterprise id when largest first, to the
+    higher when smallest first (the order `service.top_enterprises` ranks in). Enterprises
+    without a key (no value, or no base for a change) are left out."""
+    if sel.group_by != "enterprise":
+        raise ValueError("ranked_split_totals needs a selection grouped by enterprise")
+    sql, params = _query(session, sel, path, None, a1, b2, None, None, tz, False, (b1, a2))
+    if not sql:
+        return []
+    key = RANK_KEYS[by]
+    order = "k ASC, eid DESC" if ascending else "k DESC, eid ASC"
+    # Each (group, bucket) is one row of the cells query: pivot the two periods side by side
+    # (max of one value is that value), rank, and read the names of the n kept only.
+    rows = session.execute(text(f"""
+        WITH t AS ({sql}),
+        x AS (SELECT g::int AS eid, max(value) FILTER (WHERE b = CAST(:s2 AS date)) AS cur,
+                     max(value) FILTER (WHERE b = CAST(:a AS date)) AS prev
+              FROM t GROUP BY g),
+        r AS (SELECT eid, cur, prev, k FROM (SELECT eid, cur, prev, {key} AS k
+                                            FROM x WHERE cur IS NOT NULL) y
+              WHERE k IS NOT NULL ORDER BY {order} LIMIT :n)
+        SELECT r.eid, r.cur, r.prev, e.name_zh, e.name_en, e.uscc
+        FROM r JOIN enterprise e ON e.id = r.eid ORDER BY {order.replace("k ", "r.k ").replace("eid ", "r.eid ")}"""),
+        {**params, "n": n}).all()
+    return [RankedTotal(int(eid), float(v), None if ly is None else float(ly), zh, en, uscc)
+            for eid, v, ly, zh, en, uscc in rows]
 
 
 @dataclass(frozen=True)

@@ -631,6 +631,12 @@ class TopRow:
     change_pct: float | None
 
 
+def _change(value: float | None, last_year: float | None) -> tuple[float | None, float | None]:
+    """The change against last year and its percentage (None where there is no base)."""
+    return (value - last_year if value is not None and last_year is not None else None,
+            growth_pct(value, last_year))
+
+
 def top_enterprises(session: Session, q: SeriesQuery, by: str, n: int, ascending: bool,
                     tz: str = "Asia/Shanghai") -> tuple[Indicator, date, date, list[TopRow], list[str]]:
     """Top-N enterprises over [start, end] (one total per enterprise) by value, by change
@@ -658,28 +664,22 @@ def top_enterprises(session: Session, q: SeriesQuery, by: str, n: int, ascending
             return ind, a, b, [], notes
     if by != "value" and pb <= a and ind.agg_entities == "sum" and not repo.needs_attributes(sel):
         # No filter on where enterprises are: last year's totals of this year's enterprises are
-        # those of the same selection, so both periods come from one pass.
-        both = two_totals(session, sel, pa, pb, a, b, tz)
-        cur = Fetched()
-        for g, vals in both.items():
-            if a in vals:
-                cur.values[g][a] = vals[a]
-        prev_vals = {int(g): vals[pa] for g, vals in both.items() if pa in vals and g in cur.values}
-    else:
-        cur = fetch(session, ind, sel, None, a, b, tz)
-        ids = tuple(sorted(int(g) for g in cur.values))
-        if ids and by != "value":
-            plain = Selection(indicator=ind.code, agg_time=ind.agg_time, enterprise_ids=ids, group_by="enterprise")
-            prev = fetch(session, ind, plain, None, pa, pb, tz)
-            prev_vals = {int(g): next(iter(v.values())) for g, v in prev.values.items() if v}
+        # those of the same selection, so both periods come from one pass, ranked in the database.
+        ranked = repo.ranked_split_totals(session, sel, _path(None, pa, b), pa, pb, a, b, tz, by, n, ascending)
+        return ind, a, b, [TopRow(r.enterprise_id, r.name_zh, r.name_en, r.uscc, r.value, r.last_year_value,
+                                  *_change(r.value, r.last_year_value)) for r in ranked], notes
+    cur = fetch(session, ind, sel, None, a, b, tz)
+    ids = tuple(sorted(int(g) for g in cur.values))
+    if ids and by != "value":
+        plain = Selection(indicator=ind.code, agg_time=ind.agg_time, enterprise_ids=ids, group_by="enterprise")
+        prev = fetch(session, ind, plain, None, pa, pb, tz)
+        prev_vals = {int(g): next(iter(v.values())) for g, v in prev.values.items() if v}
     rows = []
     for g, vals in cur.values.items():
         eid = int(g)
         v = next(iter(vals.values()), None)
         ly = prev_vals.get(eid)
-        change = v - ly if v is not None and ly is not None else None
-        pct = growth_pct(v, ly)
-        rows.append((eid, v, ly, change, pct))
+        rows.append((eid, v, ly, *_change(v, ly)))
     key_index = {"value": 1, "change": 3, "change_pct": 4}[by]
     rows = [r for r in rows if r[key_index] is not None]
     rows.sort(key=lambda r: (float(r[key_index] or 0.0), -r[0]) if ascending

@@ -168,6 +168,37 @@ def test_top_enterprises_by_change_read_in_one_pass_match_pandas(db_session: Ses
         assert r.last_year_value == _approx(prev.get(r.enterprise_id))
 
 
+@pytest.mark.parametrize("by", ["change", "change_pct"])
+@pytest.mark.parametrize("ascending", [False, True])
+@pytest.mark.parametrize("n", [3, 50])
+def test_top_enterprises_ranked_in_the_database_match_a_pandas_ranking(db_session: Session, world: w.World,
+                                                                       by: str, ascending: bool, n: int):
+    """The one-pass top-N ranks in SQL and returns n rows: the same enterprises in the same
+    order (largest first, ties to the lower id; smallest first, ties to the higher id) and
+    the same figures as ranking every enterprise's totals in pandas."""
+    start, end = date(2024, 6, 5), date(2024, 8, 20)
+    df = w.raw_frame(db_session, "coal.raw_output")
+    cur = df[(df["day"] >= start) & (df["day"] <= end)].groupby("eid")["value"].sum()
+    prev = df[(df["day"] >= date(2023, 6, 5)) & (df["day"] <= date(2023, 8, 20))].groupby("eid")["value"].sum()
+    keyed = []
+    for eid, v in cur.items():
+        ly = prev.get(eid)
+        key = (v - ly) if by == "change" and ly is not None else _growth(v, ly) if by == "change_pct" else None
+        if key is not None:
+            keyed.append((key, int(eid)))
+    keyed.sort(key=lambda t: (t[0], -t[1]) if ascending else (-t[0], t[1]))
+    q = service.SeriesQuery(indicator="coal.raw_output", bucket=Bucket.day, start=start, end=end)
+    _, _, _, rows, _ = service.top_enterprises(db_session, q, by, n, ascending)
+    assert len(keyed) > 3
+    assert [r.enterprise_id for r in rows] == [eid for _, eid in keyed[:n]]
+    for r in rows:
+        assert r.value == _approx(cur[r.enterprise_id])
+        assert r.last_year_value == _approx(prev[r.enterprise_id])
+        assert r.change == _approx(cur[r.enterprise_id] - prev[r.enterprise_id])
+        assert r.change_pct == _approx(_growth(cur[r.enterprise_id], prev[r.enterprise_id]))
+        assert r.name_zh and r.uscc
+
+
 def test_day_view_shorter_than_a_year_has_year_to_date_per_district(db_session: Session, world: w.World):
     """The days of the month before the range feed 累计 and are not shown as points."""
     start, end = date(2024, 3, 10), date(2024, 5, 20)
