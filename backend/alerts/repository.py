@@ -213,6 +213,19 @@ def events(session: Session, alert_id: int) -> list[AlertEvent]:
                                 .order_by(AlertEvent.at, AlertEvent.id)))
 
 
+def reports_around(session: Session, series_id: int, at: datetime, before: int, until: datetime, after: int
+                   ) -> list[tuple[datetime, float]]:
+    """A sub-daily series' stored values around a silence, oldest first: the last `before` at
+    or before `at`, and the first `after` later ones up to `until`."""
+    rows = session.execute(text("""
+        (SELECT time, value FROM observation WHERE series_id = :s AND time <= :at ORDER BY time DESC LIMIT :nb)
+        UNION ALL
+        (SELECT time, value FROM observation WHERE series_id = :s AND time > :at AND time <= :u
+         ORDER BY time LIMIT :na)
+        ORDER BY 1"""), {"s": series_id, "at": at, "u": until, "nb": before, "na": after}).all()
+    return [(t, float(v)) for t, v in rows]
+
+
 def members(session: Session, group_id: int) -> list[Alert]:
     return list(session.scalars(select(Alert).where(Alert.parent_id == group_id).order_by(Alert.id)))
 

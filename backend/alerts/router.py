@@ -378,18 +378,17 @@ def assign_alert(alert_id: IdPath, body: AssignIn, principal: Assigner, session:
 @router.get("/{alert_id}/chart.png", summary="The alert's chart", response_class=Response,
             responses={200: {"content": {"image/png": {}}}, **problems.responses(401, 403, 404)})
 def alert_chart(alert_id: IdPath, principal: Viewer, session: SessionDep) -> Response:
-    """The episode with its expected band, as in the e-mails."""
+    """The episode with its expected band, as in the e-mails; for a series that stopped
+    reporting, its last reports and the silence since."""
     from backend.config import get_settings
     from backend.notifications import chart
 
     a = _visible(session, principal, alert_id)
-    target = repo.members(session, a.id)[0].id if a.is_group and repo.members(session, a.id) else a.id
-    pts = repo.points(session, target)
-    if len(pts) < 2:
+    data = service.chart_data(session, a, _now())
+    if data is None:
         raise NotFound(f"alert {alert_id} has no chart data")
-    png = chart.render_png([p.time for p in pts], [p.value for p in pts], [p.expected for p in pts],
-                           [p.lower for p in pts], [p.upper for p in pts], a.episode_started_at,
-                           levels.LEVEL_HEX[levels.Level.parse(a.level)], get_settings().tz)
+    png = chart.render_png(data.times, data.values, data.expected, data.lower, data.upper, data.episode_start,
+                           levels.LEVEL_HEX[levels.Level.parse(a.level)], get_settings().tz, gap=data.gap)
     return Response(png, media_type="image/png")
 
 

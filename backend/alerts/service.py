@@ -392,6 +392,57 @@ def _refresh_facts(alert: Alert, sc: scoring.Scored, rules: scoring.RuleSet, tra
     alert.explanation_zh, alert.explanation_en = zh, en
 
 
+# --- charts -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChartData:
+    """What the episode chart (e-mails, `GET /alerts/{id}/chart.png`) draws for an alert."""
+
+    times: list[datetime]
+    values: list[float]
+    expected: list[float | None]
+    lower: list[float | None]
+    upper: list[float | None]
+    episode_start: datetime
+    gap: tuple[datetime, datetime] | None = None  # a series that stopped: (last report, end of the silence)
+
+
+MISSING_CHART_POINTS = 96  # a day of 15-minute reports (four days of hourly ones) before a silence
+
+
+def chart_data(session: Session, alert: Alert, now: datetime) -> ChartData | None:
+    """The chart of an alert (of its first member for a park group): the scored points around
+    the episode with their expected band; for a series that stopped reporting (no scored
+    points), its last reports and the silence since, up to when reports resumed or `now`.
+    None when there is nothing to draw."""
+    target = alert
+    if alert.is_group:
+        found = repo.members(session, alert.id)
+        if not found:
+            return None
+        target = found[0]
+    pts = repo.points(session, target.id)
+    scored = (ChartData([p.time for p in pts], [p.value for p in pts], [p.expected for p in pts],
+                        [p.lower for p in pts], [p.upper for p in pts], target.episode_started_at)
+              if len(pts) >= 2 else None)
+    checks = set(target.checks or [])
+    if "missing" not in checks or target.series_id is None or (scored is not None and checks != {"missing"}):
+        return scored
+    # A silence (and nothing else fired): the last reports before it, the first after it if
+    # reports resumed (the points scored then would show only those). The episode of a
+    # silence starts one interval after the last report (check_missing).
+    pivot = target.episode_started_at
+    end = target.signal_ended_at or target.resolved_at or now
+    around = repo.reports_around(session, target.series_id, pivot, MISSING_CHART_POINTS, max(end, now),
+                                 MISSING_CHART_POINTS // 4)
+    before = [t for t, _ in around if t <= pivot]
+    if len(around) < 2 or not before:
+        return scored
+    resumed = next((t for t, _ in around if t > pivot), None)
+    none: list[float | None] = [None] * len(around)
+    return ChartData([t for t, _ in around], [v for _, v in around], none, none, none, pivot,
+                     gap=(before[-1], resumed or max(end, before[-1])))
+
+
 # --- missing reports ----------------------------------------------------------------------------
 FREQUENCY_STEP = {"15min": timedelta(minutes=15), "hour": timedelta(hours=1)}
 MISSING_SEVERITY = 0.85  # a meter that stops reporting: yellow for an ordinary series, orange for a key one

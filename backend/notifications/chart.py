@@ -28,6 +28,7 @@ EXPECTED_COLOUR = "#2b7bba"
 BAND_COLOUR = "#9ecae1"
 
 LABELS = {"zh": ("预期区间", "预期值", "实际值"), "en": ("expected band", "expected", "actual")}
+GAP_LABELS = {"zh": "未报送", "en": "no report"}
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Zen Hei", "Source Han Sans SC")
 
 
@@ -40,15 +41,20 @@ def cjk_font() -> str | None:
 def render_png(times: Sequence[datetime], values: Sequence[float], expected: Sequence[float | None],
                lower: Sequence[float | None], upper: Sequence[float | None], episode_start: datetime | None,
                level_colour: str, tz: ZoneInfo, unit: str = "", width_px: int = 720, height_px: int = 300,
-               lang: str = "zh") -> bytes:
-    """A PNG of the episode: value line, expected line and band, shaded episode."""
+               lang: str = "zh", gap: tuple[datetime, datetime] | None = None) -> bytes:
+    """A PNG of the episode: value line, expected line and band, shaded episode.
+
+    With ``gap`` (last report, now) the chart is of a series that stopped reporting: its last
+    values, and the silence after them shaded in the level's colour up to ``gap[1]``, with
+    the reporting deadline (``episode_start``) marked."""
     dpi = 100
     font = cjk_font() if lang == "zh" else None
     band_label, expected_label, actual_label = LABELS["zh" if font else "en"]
     rc: dict[str, Any] = {"font.family": "sans-serif", "font.sans-serif": [font, "DejaVu Sans"]} if font else {}
     with plt.rc_context(rc):  # type: ignore[arg-type]
         return _render(times, values, expected, lower, upper, episode_start, level_colour, tz, unit, width_px,
-                       height_px, dpi, (band_label, expected_label, actual_label), chinese_ok=font is not None)
+                       height_px, dpi, (band_label, expected_label, actual_label), chinese_ok=font is not None,
+                       gap=gap, gap_label=GAP_LABELS["zh" if font else "en"])
 
 
 def break_gaps(times: Sequence[datetime], *columns: Sequence[float | None], factor: float = 3.0
@@ -76,7 +82,8 @@ def break_gaps(times: Sequence[datetime], *columns: Sequence[float | None], fact
 def _render(times: Sequence[datetime], values: Sequence[float], expected: Sequence[float | None],
             lower: Sequence[float | None], upper: Sequence[float | None], episode_start: datetime | None,
             level_colour: str, tz: ZoneInfo, unit: str, width_px: int, height_px: int, dpi: int,
-            labels: tuple[str, str, str], chinese_ok: bool) -> bytes:
+            labels: tuple[str, str, str], chinese_ok: bool, gap: tuple[datetime, datetime] | None = None,
+            gap_label: str = "") -> bytes:
     times, (values_, expected, lower, upper) = break_gaps(times, values, expected, lower, upper)
     fig, ax = plt.subplots(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
     try:
@@ -85,12 +92,23 @@ def _render(times: Sequence[datetime], values: Sequence[float], expected: Sequen
         e = [nan if v is None else v for v in expected]
         lo = [nan if v is None else v for v in lower]
         hi = [nan if v is None else v for v in upper]
-        ax.fill_between(local, lo, hi, color=BAND_COLOUR, alpha=0.45, linewidth=0, label=labels[0])
-        ax.plot(local, e, color=EXPECTED_COLOUR, linewidth=1.2, linestyle="--", label=labels[1])
+        if any(v is not None for v in expected):  # no band nor legend entry for what was not computed
+            ax.fill_between(local, lo, hi, color=BAND_COLOUR, alpha=0.45, linewidth=0, label=labels[0])
+            ax.plot(local, e, color=EXPECTED_COLOUR, linewidth=1.2, linestyle="--", label=labels[1])
         ax.plot(local, [nan if v is None else v for v in values_], color=VALUE_COLOUR, linewidth=1.6,
                 label=labels[2])
-        if episode_start is not None and local:
-            start = float(mdates.date2num(episode_start.astimezone(tz).replace(tzinfo=None)))
+        def num(t: datetime) -> float:
+            return float(mdates.date2num(t.astimezone(tz).replace(tzinfo=None)))
+
+        if gap is not None and local:
+            # The silence: from the last report to now, with the deadline it missed.
+            g0, g1 = num(gap[0]), max(num(gap[1]), num(gap[0]))
+            ax.axvspan(g0, g1, color=level_colour, alpha=0.18, linewidth=0, label=gap_label)
+            if episode_start is not None:
+                ax.axvline(num(episode_start), color=level_colour, linewidth=1.5, linestyle=":")
+            ax.set_xlim(local[0], g1 + (g1 - local[0]) * 0.02)
+        elif episode_start is not None and local:
+            start = num(episode_start)
             ax.axvspan(max(start, local[0]), local[-1], color=level_colour, alpha=0.12, linewidth=0)
             ax.axvline(max(start, local[0]), color=level_colour, linewidth=1.5)
         ax.grid(True, color="#dddddd", linewidth=0.6)

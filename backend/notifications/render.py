@@ -170,7 +170,8 @@ def _intro(c: dict[str, Any], language: str) -> str:
     return "A warning needs your attention." if en else "监测发现以下异常，请及时处置。"
 
 
-def render_alert(c: dict[str, Any], language: str, tz: ZoneInfo, has_chart: bool) -> tuple[str, str, str]:
+def render_alert(c: dict[str, Any], language: str, tz: ZoneInfo, has_chart: bool, stopped: bool = False
+                 ) -> tuple[str, str, str]:
     """(subject, plain text, HTML) of an alert, escalation or resolved message."""
     en = language == "en"
     subj = subject(c, language)
@@ -193,8 +194,12 @@ def render_alert(c: dict[str, Any], language: str, tz: ZoneInfo, has_chart: bool
         for k, v in facts)
     chart = ""
     if has_chart:
-        caption = ("Black: actual; dashed blue: expected; shaded blue: expected band; coloured area: the episode."
-                   if en else "黑线：实际值；蓝色虚线：预期值；浅蓝色带：预期区间；彩色区域：异常时段。")
+        if stopped:
+            caption = ("Black: the last reports; coloured area: no report since (dotted line: the deadline)."
+                       if en else "黑线：最近的报送值；彩色区域：此后未报送（点线：报送时限）。")
+        else:
+            caption = ("Black: actual; dashed blue: expected; shaded blue: expected band; coloured area: the episode."
+                       if en else "黑线：实际值；蓝色虚线：预期值；浅蓝色带：预期区间；彩色区域：异常时段。")
         chart = (f'<p style="margin:16px 0 4px"><img src="cid:{CHART_CID}" alt="chart" width="720" '
                  f'style="max-width:100%;border:1px solid #eee"></p>'
                  f'<p style="margin:0;color:#777;font-size:12px">{html.escape(caption)}</p>')

@@ -22,7 +22,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
@@ -235,8 +235,10 @@ def link(base: str, alert_id: int) -> str:
     return f"{base.rstrip('/')}/alerts/{alert_id}"
 
 
-def render_row(session: Session, n: Notification, cfg: DispatchConfig) -> None:
+def render_row(session: Session, n: Notification, cfg: DispatchConfig, now: datetime | None = None) -> None:
     """Fill subject, bodies and chart of an outbox row (once; retries reuse them)."""
+    from backend.alerts import service as alerts_service
+
     ctx = dict(n.context)
     if n.kind == "digest":
         for it in ctx.get("items", []):
@@ -246,15 +248,15 @@ def render_row(session: Session, n: Notification, cfg: DispatchConfig) -> None:
         return
     ctx["link"] = link(cfg.dashboard_base_url, ctx["alert_id"])
     png = None
-    chart_alert = ctx.get("chart_alert_id") or ctx["alert_id"]
-    pts = alerts_repo.points(session, chart_alert)
-    if len(pts) >= 2:
-        png = chart.render_png([p.time for p in pts], [p.value for p in pts], [p.expected for p in pts],
-                               [p.lower for p in pts], [p.upper for p in pts],
-                               datetime.fromisoformat(ctx["episode_started_at"]),
+    alert = alerts_repo.get_alert(session, ctx["alert_id"])
+    data = alerts_service.chart_data(session, alert, now or datetime.now(UTC)) if alert is not None else None
+    if data is not None:
+        png = chart.render_png(data.times, data.values, data.expected, data.lower, data.upper, data.episode_start,
                                LEVEL_HEX[Level.parse(ctx["level"])], cfg.tz,
-                               unit=ctx.get("unit_en" if n.language == "en" else "unit_zh") or "", lang=n.language)
-    n.subject, n.body_text, n.body_html = render.render_alert(ctx, n.language, cfg.tz, png is not None)
+                               unit=ctx.get("unit_en" if n.language == "en" else "unit_zh") or "", lang=n.language,
+                               gap=data.gap)
+    n.subject, n.body_text, n.body_html = render.render_alert(ctx, n.language, cfg.tz, png is not None,
+                                                              stopped=data is not None and data.gap is not None)
     n.chart_png = png
 
 
@@ -290,7 +292,7 @@ def dispatch_due(factory: sessionmaker[Session], cfg: DispatchConfig, now: datet
             todo: list[tuple[int, EmailMessage, int]] = []
             for n in rows:
                 if n.subject is None:
-                    render_row(s, n, cfg)
+                    render_row(s, n, cfg, t)
                 if n.message_id is None:
                     domain = cfg.sender.rsplit("@", 1)[-1].rstrip(">") or "yunjian.local"
                     n.message_id = f"<yunjian-notification-{n.id}@{domain}>"

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from backend.alerts.models import Alert
 from backend.notifications.models import Notification
-from tests.alerts.conftest import START, add_user
+from tests.alerts.conftest import START, STEP, add_user, series_for, values, write
 from tests.api.support import ADMIN, auth
 
 WUDA = "150304"
@@ -131,3 +131,23 @@ def test_an_admin_sets_a_users_notification_contact(client: TestClient, db_sessi
     assert r.status_code == 200 and r.json()["position"] == "bureau_leader"
     assert client.get(f"/api/v1/alerts/contacts/{uid}", headers=auth(client, "leader")).json()["language"] == "en"
     assert client.put(f"/api/v1/alerts/contacts/{uid}", json=body, headers=auth(client, "duty")).status_code == 403
+
+
+def test_the_chart_of_a_silent_meter_shows_its_last_reports_and_one_without_data_is_a_404(
+        client: TestClient, db_session: Session):
+    """A missing-report alert has no scored points; its chart is the last reports and the
+    silence since. An alert with nothing to draw is a 404 with a reason."""
+    eid = db_session.execute(text("SELECT min(id) FROM enterprise")).scalar_one()
+    sid = series_for(db_session, eid)
+    write(db_session, values(sid, START, 40, seed=3))
+    last = START + 39 * STEP
+    silent = _alert(db_session, "orange")
+    silent.series_id, silent.checks, silent.episode_started_at, silent.last_point_at = sid, ["missing"], last + STEP, last
+    bare = _alert(db_session, "yellow")
+    db_session.flush()
+    duty = auth(client, "duty")
+    r = client.get(f"/api/v1/alerts/{silent.id}/chart.png", headers=duty)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png" and r.content[:4] == b"\x89PNG"
+    r = client.get(f"/api/v1/alerts/{bare.id}/chart.png", headers=duty)
+    assert r.status_code == 404 and "no chart data" in r.json()["detail"]
+    assert client.get(f"/api/v1/alerts/{silent.id}/chart.png", headers=auth(client, "hainan_duty")).status_code == 404

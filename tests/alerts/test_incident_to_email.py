@@ -295,7 +295,7 @@ def test_an_episode_that_comes_back_before_the_alert_is_closed_reuses_the_alert(
 
 
 def test_a_meter_that_stops_reporting_raises_one_missing_data_alert_until_it_reports_again(
-        fresh_database_url: str, smtp_server: SmtpServer):
+        fresh_database_url: str, smtp_server: SmtpServer, output_dir: Path):
     factory = _factory(fresh_database_url)
     _place, _people, sids, _ = _setup(factory)
     last = START + (HISTORY - 1) * STEP
@@ -307,12 +307,35 @@ def test_a_meter_that_stops_reporting_raises_one_missing_data_alert_until_it_rep
         a = s.get(Alert, opened[0])
         assert a is not None and a.checks == ["missing"] and a.explanation_zh.startswith("未按时报送")
         assert a.level == "orange"  # a key enterprise's meter
+    # The mail shows the last reports and the silence since (there are no scored points to draw).
+    sent_at = last + timedelta(hours=2, minutes=30)  # before the next step (60 min unacknowledged)
+    with transaction(factory) as s:
+        service.run_escalations(s, sent_at)  # the first step: the duty officer and the section chief
+    notifications_service.dispatch_due(factory, dispatch_config(smtp_server.port), sent_at)
+    zh = smtp_server.to("chief@wuhai.example")[0]
+    assert "未按时报送" in zh["Subject"]
+    images = [p for p in zh.walk() if p.get_content_type() == "image/png"]
+    assert len(images) == 1 and images[0].get_content()[:8] == b"\x89PNG\r\n\x1a\n"
+    html = zh.get_body(("html",)).get_content()
+    assert 'src="cid:episode-chart"' in html and "此后未报送" in html
+    (output_dir / "missing-report-chart.png").write_bytes(images[0].get_content())
+    with factory() as s:
+        a = s.get(Alert, opened[0])
+        assert a is not None
+        data = service.chart_data(s, a, sent_at)
+        assert data is not None and data.gap == (last, sent_at)
+        assert data.times[-1] == last and len(data.times) == service.MISSING_CHART_POINTS
+        assert all(e is None for e in data.expected)
     # Reports resume (normal values): the missing-data signal ends, the alert waits for a person.
     # (Stored but not yet scored is not missing: see the restart test below.)
     _cycle(factory, sids, HISTORY + 8, 1.0, seed=5)
     with factory() as s:
         a = s.get(Alert, opened[0])
         assert a is not None and a.signal_ended_at is not None and a.state == "open"
+        # The silence on the chart now ends at the first report after it.
+        data = service.chart_data(s, a, sent_at + timedelta(days=1))
+        assert data is not None and data.gap == (last, START + (HISTORY + 8) * STEP)
+        assert data.times[-1] > data.gap[1]
 
 
 def test_points_stored_but_not_yet_scored_are_not_missing_after_a_restart(
