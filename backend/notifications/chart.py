@@ -46,7 +46,7 @@ def render_png(times: Sequence[datetime], values: Sequence[float], expected: Seq
 
     With ``gap`` (last report, now) the chart is of a series that stopped reporting: its last
     values, and the silence after them shaded in the level's colour up to ``gap[1]``, with
-    the reporting deadline (``episode_start``) marked."""
+    the episode's start (``episode_start``: when the next report was due) marked."""
     dpi = 100
     font = cjk_font() if lang == "zh" else None
     band_label, expected_label, actual_label = LABELS["zh" if font else "en"]
@@ -101,7 +101,7 @@ def _render(times: Sequence[datetime], values: Sequence[float], expected: Sequen
             return float(mdates.date2num(t.astimezone(tz).replace(tzinfo=None)))
 
         if gap is not None and local:
-            # The silence: from the last report to now, with the deadline it missed.
+            # The silence: from the last report to now, with when the next report was due.
             g0, g1 = num(gap[0]), max(num(gap[1]), num(gap[0]))
             ax.axvspan(g0, g1, color=level_colour, alpha=0.18, linewidth=0, label=gap_label)
             if episode_start is not None:

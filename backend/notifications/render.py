@@ -195,8 +195,9 @@ def render_alert(c: dict[str, Any], language: str, tz: ZoneInfo, has_chart: bool
     chart = ""
     if has_chart:
         if stopped:
-            caption = ("Black: the last reports; coloured area: no report since (dotted line: the deadline)."
-                       if en else "黑线：最近的报送值；彩色区域：此后未报送（点线：报送时限）。")
+            caption = ("Black: the last reports; coloured area: no report since; dotted line: the episode's start "
+                       "(when the next report was due)." if en else
+                       "黑线：最近的报送值；彩色区域：此后未报送；点线：异常开始（下一次应报送的时间）。")
         else:
             caption = ("Black: actual; dashed blue: expected; shaded blue: expected band; coloured area: the episode."
                        if en else "黑线：实际值；蓝色虚线：预期值；浅蓝色带：预期区间；彩色区域：异常时段。")

@@ -319,6 +319,8 @@ def test_a_meter_that_stops_reporting_raises_one_missing_data_alert_until_it_rep
     html = zh.get_body(("html",)).get_content()
     assert 'src="cid:episode-chart"' in html and "此后未报送" in html
     (output_dir / "missing-report-chart.png").write_bytes(images[0].get_content())
+    (output_dir / "missing-report-email-zh.html").write_text(
+        html.replace("cid:episode-chart", "missing-report-chart.png"), "utf-8")
     with factory() as s:
         a = s.get(Alert, opened[0])
         assert a is not None
