@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, select, text, update
 from sqlalchemy.orm import Session
 
 from backend.auth.models import ApiKey, AuditLog, AuthSession, LoginAttempt, User
@@ -44,6 +45,52 @@ def session_by_token_hash(session: Session, token_hash: str) -> tuple[AuthSessio
     row = session.execute(select(AuthSession, User).join(User, User.id == AuthSession.user_id)
                           .where(AuthSession.token_hash == token_hash)).first()
     return (row[0], row[1]) if row else None
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What checking a session token or an API key needs, read as plain columns (no ORM
+    objects: this runs on every request)."""
+
+    secret_hash: str
+    revoked_at: datetime | None
+    expires_at: datetime | None
+    user_id: int
+    username: str
+    role: str
+    district_id: int | None
+    enterprise_id: int | None
+    user_active: bool
+    key_id: int | None = None
+    scopes: tuple[str, ...] | None = None
+    last_used_at: datetime | None = None
+
+
+# Plain SQL, built once: this runs on every request, and building the statement (and its
+# cache key) per call costs as much as the round trip.
+_USER_COLS = "u.id, u.username, u.role, u.district_id, u.enterprise_id, u.is_active"
+_KEY_SQL = text(f"SELECT k.key_hash, k.revoked_at, k.expires_at, {_USER_COLS}, k.id, k.scopes, k.last_used_at "
+                "FROM api_key k JOIN app_user u ON u.id = k.user_id WHERE k.prefix = :p")
+_SESSION_SQL = text(f"SELECT s.token_hash, s.revoked_at, s.expires_at, {_USER_COLS} "
+                    "FROM auth_session s JOIN app_user u ON u.id = s.user_id WHERE s.token_hash = :h")
+
+
+def key_credential(session: Session, prefix: str) -> Credential | None:
+    row = session.execute(_KEY_SQL, {"p": prefix}).first()
+    if row is None:
+        return None
+    key_hash, revoked_at, expires_at, user_id, username, role, district_id, enterprise_id, active, key_id, scopes, \
+        last_used_at = row
+    return Credential(key_hash, revoked_at, expires_at, user_id, username, role, district_id, enterprise_id, active,
+                      key_id, tuple(scopes), last_used_at)
+
+
+def session_credential(session: Session, token_hash: str) -> Credential | None:
+    row = session.execute(_SESSION_SQL, {"h": token_hash}).first()
+    if row is None:
+        return None
+    token_hash, revoked_at, expires_at, user_id, username, role, district_id, enterprise_id, active = row
+    return Credential(token_hash, revoked_at, expires_at, user_id, username, role, district_id, enterprise_id, active)
 
 
 def api_key_by_prefix(session: Session, prefix: str) -> tuple[ApiKey, User] | None:

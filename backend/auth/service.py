@@ -5,6 +5,7 @@ Services flush, never commit: the request (or command) that calls them commits.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -98,25 +99,18 @@ def logout(session: Session, token: str, principal: Principal, origin: Origin, n
 def authenticate(session: Session, credential: str, now: datetime) -> Principal | None:
     """The principal for a session token or an API key, or None if it is not valid now."""
     prefix = rules.key_prefix(credential)
-    if prefix is not None:
-        found_key = repo.api_key_by_prefix(session, prefix)
-        if found_key is None:
-            return None
-        key, user = found_key
-        if (key.key_hash != rules.digest(credential) or key.revoked_at is not None
-                or (key.expires_at is not None and key.expires_at <= now) or not user.is_active):
-            return None
-        # Only touch the row once a minute at most, so reads do not write on every call.
-        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
-            repo.touch_api_key(session, key.id, now)
-        return principal_for(user, key)
-    found = repo.session_by_token_hash(session, rules.digest(credential))
-    if found is None:
+    found = (repo.key_credential(session, prefix) if prefix is not None
+             else repo.session_credential(session, rules.digest(credential)))
+    if (found is None or not hmac.compare_digest(found.secret_hash, rules.digest(credential))
+            or found.revoked_at is not None or (found.expires_at is not None and found.expires_at <= now)
+            or not found.user_active):
         return None
-    sess, user = found
-    if sess.revoked_at is not None or sess.expires_at <= now or not user.is_active:
-        return None
-    return principal_for(user)
+    # Only touch a key's row once a minute at most, so reads do not write on every call.
+    if found.key_id is not None and (found.last_used_at is None or (now - found.last_used_at).total_seconds() > 60):
+        repo.touch_api_key(session, found.key_id, now)
+    return Principal(user_id=found.user_id, username=found.username, role=Role(found.role),
+                     district_id=found.district_id, enterprise_id=found.enterprise_id, api_key_id=found.key_id,
+                     scopes=frozenset(found.scopes if found.scopes is not None else rules.KEY_SCOPES))
 
 
 def create_user(session: Session, actor: Principal | None, *, username: str, display_name: str,

@@ -96,3 +96,27 @@ def test_an_explicit_null_for_a_required_user_field_is_a_clear_422_not_a_server_
     r = client.patch(f"/api/v1/users/{uid}", json={field: None}, headers=auth(client, ADMIN))
     assert r.status_code == 422 and field in r.json()["detail"]
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_an_expired_key_or_session_is_refused_and_a_key_records_its_use_at_most_once_a_minute(
+        client: TestClient, db_session: Session):
+    h = auth(client, "api_client")
+    created = client.post("/api/v1/api-keys", json={"name": "short", "scopes": ["read"]}, headers=h).json()
+    kh = {"Authorization": f"Bearer {created['key']}"}
+    assert client.get("/api/v1/districts", headers=kh).status_code == 200
+    used = "SELECT last_used_at FROM api_key WHERE id = :i"
+    first = db_session.execute(text(used), {"i": created["id"]}).scalar_one()
+    assert first is not None
+    assert client.get("/api/v1/districts", headers=kh).status_code == 200
+    assert db_session.execute(text(used), {"i": created["id"]}).scalar_one() == first  # not rewritten within a minute
+    db_session.execute(text("UPDATE api_key SET last_used_at = now() - interval '2 minutes' WHERE id = :i"),
+                       {"i": created["id"]})
+    assert client.get("/api/v1/districts", headers=kh).status_code == 200
+    assert db_session.execute(text(used), {"i": created["id"]}).scalar_one() > first
+    db_session.execute(text("UPDATE api_key SET expires_at = now() - interval '1 second' WHERE id = :i"),
+                       {"i": created["id"]})
+    assert client.get("/api/v1/districts", headers=kh).status_code == 401
+    token = h["Authorization"].split()[1]
+    db_session.execute(text("UPDATE auth_session SET expires_at = now() - interval '1 second' "
+                            "WHERE token_hash = encode(sha256(convert_to(:t, 'UTF8')), 'hex')"), {"t": token})
+    assert client.get("/api/v1/districts", headers=h).status_code == 401
