@@ -304,8 +304,13 @@ def _apply_events(session: Session, now: datetime, opts: EvaluationOptions, meta
             _end_signal(session, alert, ev.at, now, report)
     if alert is not None and "missing" in (alert.checks or []) and alert.signal_ended_at is None \
             and not tracker.level:
-        # Reports have resumed and nothing else is wrong: the missing-data signal is over.
-        _end_signal(session, alert, sc.at(0), now, report)
+        # Reports have resumed and nothing else is wrong: the missing-data signal is over. Only
+        # a report from after the silence began counts: after a restart the last reports before
+        # it may be scored only now, and they say nothing about the silence.
+        since = alert.episode_started_at.timestamp()
+        resumed = next((k for k in range(len(sc.t)) if float(sc.t[k]) >= since), None)
+        if resumed is not None:
+            _end_signal(session, alert, sc.at(resumed), now, report)
     if alert is None and tracker.level and not _in_window(windows, meta, now, "maintenance"):
         # An episode still running after its maintenance window closed (or opened while
         # another evaluator held the series): raise it now.

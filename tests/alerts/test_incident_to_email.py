@@ -340,6 +340,35 @@ def test_a_meter_that_stops_reporting_raises_one_missing_data_alert_until_it_rep
         assert data.times[-1] > data.gap[1]
 
 
+def test_a_silence_found_at_a_restart_stays_open_when_the_reports_from_before_it_are_scored(
+        fresh_database_url: str, smtp_server: SmtpServer):
+    """Found live on the demo: stopped with a report stored but not yet scored, restarted two
+    hours later. The missing-report check ran first and opened an alert; then the evaluation
+    scored the old report, took it for "reports resumed", ended the signal and (blue) closed
+    the alert, and a minute later a second alert opened for the same silence. The old report
+    must leave the alert as it is; the first report after the silence ends it."""
+    factory = _factory(fresh_database_url)
+    _place, _people, sids, _ = _setup(factory)
+    last = START + HISTORY * STEP  # stored, not scored, then nothing
+    with transaction(factory) as s:
+        write(s, values(sids[0], last, 1, seed=3))
+    restart = last + timedelta(hours=2)
+    with transaction(factory) as s:
+        opened = service.check_missing(s, restart)
+        assert len(opened) == 1
+        service.evaluate(s, restart, series_ids=sids)  # scores the report from before the silence
+        a = s.get(Alert, opened[0])
+        assert a is not None and a.signal_ended_at is None and a.state == "open"
+        assert service.check_missing(s, restart + timedelta(minutes=1)) == []  # still the one alert
+        assert s.scalar(select(func.count()).select_from(Alert)) == 1
+    back = last + 9 * STEP
+    with transaction(factory) as s:
+        write(s, values(sids[0], back, 4, seed=4))
+        service.evaluate(s, back + 4 * STEP, series_ids=sids)
+        a = s.get(Alert, opened[0])
+        assert a is not None and a.signal_ended_at == back
+
+
 def test_points_stored_but_not_yet_scored_are_not_missing_after_a_restart(
         fresh_database_url: str, smtp_server: SmtpServer):
     """After a restart the data stored while scoring was behind must not raise 缺报 alerts."""
