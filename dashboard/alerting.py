@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from dashboard import format as fmt
-from dashboard.client import Alert
+from dashboard.client import Alert, AlertDetail, AlertEvent
+from dashboard.i18n import TEXT, t
 from dashboard.theme import LEVEL_RANK
 
 ACTIVE = ("open", "acknowledged", "escalated")
@@ -48,3 +49,33 @@ def action_body(action: str, text: str, to: str) -> dict[str, Any]:
     if action == "resolve":
         return {"countermeasures": text}
     return {"text": text}
+
+
+def fact_rows(a: AlertDetail, lang: str, unit: str) -> list[tuple[str, str]]:
+    """(label, text) rows for the value and the expected band; for a meter that stopped
+    reporting (no value, no band), when its last report came instead of empty rows."""
+    out: list[tuple[str, str]] = []
+    if a.report_gap is not None and a.value is None:
+        out.append((t("alerts.last_report", lang), fmt.local_time(a.report_gap.since)))
+    if a.value is not None:
+        out.append((t("common.value", lang), fmt.number(a.value, lang, unit)))
+    if a.lower is not None or a.upper is not None:
+        out.append((t("area.band", lang), f"{fmt.number(a.lower, lang)} – {fmt.number(a.upper, lang)} "
+                                          f"({t('area.expected', lang)} {fmt.number(a.expected, lang, unit)})"))
+    return out
+
+
+def event_label(e: AlertEvent, lang: str) -> str:
+    """What happened, in the reader's language: the new handling state, or the kind of event
+    (with whom the system notified); an unknown kind is shown as it is."""
+    if e.kind == "comment":
+        return t("alerts.comment", lang)
+    if e.to_state:
+        return t(f"state.{e.to_state}", lang)
+    key = f"event.{e.kind}"
+    what = t(key, lang) if key in TEXT else e.kind
+    targets = e.detail.get("targets") if e.kind == "notified" else None
+    if targets:
+        sep = ", " if lang == "en" else "、"
+        what += (": " if lang == "en" else "：") + sep.join(t(f"position.{p}", lang) for p in targets)
+    return what

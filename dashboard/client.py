@@ -286,10 +286,16 @@ class Alert(_M):
     overdue: bool = False
 
 
+class ReportGap(_M):
+    since: datetime
+    until: datetime
+
+
 class AlertDetail(Alert):
     timeline: list[AlertEvent] = Field(default_factory=list,
                                        validation_alias=AliasChoices("timeline", "events"))
     points: list[AlertPoint] = Field(default_factory=list)
+    report_gap: ReportGap | None = None  # a missing-report alert: the silence its chart shades
 
 
 # --- reporting and ingest ------------------------------------------------------------------

@@ -195,10 +195,11 @@ def _num(v: Any) -> float | None:
 
 
 def alert_episode(points: pd.DataFrame, *, title: str, unit: str, level: str, lang: str = "zh",
-                  dark: bool = False, height: int = 280) -> go.Figure:
+                  dark: bool = False, height: int = 280, gap: tuple[Any, Any] | None = None) -> go.Figure:
     """An alert's episode: the observed values, the expected value and its band, and the points
     outside the band marked in the alert's warning colour. Frame: `time, value, expected,
-    lower, upper`."""
+    lower, upper`. With `gap` (since, until), a meter that stopped reporting: the silence is
+    shaded in the warning colour and labelled 未报送."""
     if points.empty:
         return empty(t("common.no_data", lang), dark, height)
     div, prefix = axis_scale(points["value"], lang)
@@ -225,8 +226,19 @@ def alert_episode(points: pd.DataFrame, *, title: str, unit: str, level: str, la
                      "name": t(f"level.{level}", lang),
                      "marker": {"color": WARNING_COLOURS.get(level, "#888"), "size": 11,
                                 "symbol": WARNING_SYMBOLS.get(level, "circle")}})
+    extra: dict[str, Any] = {}
+    if gap is not None:
+        colour = WARNING_COLOURS.get(level, "#888")
+        extra["shapes"] = [{"type": "rect", "xref": "x", "yref": "paper", "x0": gap[0], "x1": gap[1], "y0": 0, "y1": 1,
+                            "fillcolor": colour, "opacity": 0.18, "line": {"width": 0}, "layer": "below"}]
+        extra["annotations"] = [{"x": gap[1], "xref": "x", "y": 1, "yref": "paper", "xanchor": "right",
+                                 "yanchor": "top", "showarrow": False, "text": t("alerts.no_report", lang),
+                                 "font": {"color": colour, "size": 12}}]
+        # the axis runs to the end of the silence, not only to the last report
+        extra["xaxis"] = {**_date_axis(lang), "range": [_list(points["time"])[0], gap[1]]}
     return _figure(data, _layout(dark, height, title, legend=True,
-                                 yaxis={"title": {"text": unit, "font": {"size": 11}}}, xaxis=_date_axis(lang)))
+                                 yaxis={"title": {"text": unit, "font": {"size": 11}}},
+                                 **({"xaxis": _date_axis(lang)} | extra)))
 
 
 def side_by_side(df: pd.DataFrame, *, title: str, unit: str, lang: str = "zh", dark: bool = False,

@@ -32,6 +32,7 @@ from backend.alerts.schemas import (
     PointOut,
     PolicyIn,
     PolicyOut,
+    ReportGapOut,
     ResolveIn,
     RuleIn,
     RuleOut,
@@ -286,18 +287,26 @@ def list_alerts(principal: Viewer, session: SessionDep, page: PageDep,
             responses=problems.responses(401, 403, 404))
 def get_alert(alert_id: IdPath, principal: Viewer, session: SessionDep) -> AlertDetail:
     """The alert, its full timeline (who did what, when, why), its park-group members, the
-    notifications written for it and the points of its chart (value, expected, band)."""
+    notifications written for it and the points of its chart (value, expected, band; for a
+    missing-report alert, the last reports and the `report_gap`)."""
     a = _visible(session, principal, alert_id)
     now = _now()
     members = repo.members(session, a.id)
     names = repo.names_for(session, [a.id, *(m.id for m in members)])
     base = _out(a, now, names.get(a.id))
+    chart = None if a.is_group else service.chart_data(session, a, now)
+    if chart is not None and chart.gap is not None:  # a silent meter: its last reports and the silence
+        points = [PointOut(time=t, value=v, expected=None, lower=None, upper=None, severity=0.0)
+                  for t, v in zip(chart.times, chart.values, strict=True)]
+        gap: ReportGapOut | None = ReportGapOut(since=chart.gap[0], until=chart.gap[1])
+    else:
+        points, gap = [PointOut.model_validate(p) for p in repo.points(session, a.id)], None
     return AlertDetail(
         **base.model_dump(),
         timeline=_timeline(session, repo.events(session, a.id)),
         members=[_out(m, now, names.get(m.id)) for m in members],
         notifications=[NotificationOut.model_validate(n) for n in notifications_repo.for_alert(session, a.id)],
-        points=[PointOut.model_validate(p) for p in repo.points(session, a.id)])
+        points=points, report_gap=gap)
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertOut, summary="Acknowledge",

@@ -110,11 +110,23 @@ class PointOut(BaseModel):
     severity: float
 
 
+class ReportGapOut(BaseModel):
+    """A missing-report alert's silence: from the last report before it to the first after it
+    (or now, while it lasts)."""
+
+    since: datetime
+    until: datetime
+
+
 class AlertDetail(AlertOut):
     timeline: list[EventOut]
     members: list[AlertOut] = Field(default_factory=list)
     notifications: list[NotificationOut] = Field(default_factory=list)
-    points: list[PointOut] = Field(default_factory=list)
+    points: list[PointOut] = Field(default_factory=list, description=(
+        "The chart's points: the scored points around the episode with the expected value and band; for a "
+        "missing-report alert (缺报), the meter's last reports around `report_gap` (no expected value)."))
+    report_gap: ReportGapOut | None = Field(default=None, description="For a missing-report alert: the silence "
+                                            "the chart shades.")
 
 
 class AcknowledgeIn(BaseModel):

@@ -14,7 +14,7 @@ from dash import ALL, MATCH, Input, Output, State, dcc, html
 from dashboard import components as ui
 from dashboard import context, figures, ids, views
 from dashboard import format as fmt
-from dashboard.alerting import POSITIONS, action_body, entity_name
+from dashboard.alerting import POSITIONS, action_body, entity_name, event_label, fact_rows
 from dashboard.client import AlertDetail, AlertEvent, ApiError
 from dashboard.i18n import name, t
 from dashboard.permissions import ACTIONS, allowed_actions
@@ -49,9 +49,7 @@ def layout(alert_id: str = "", **kwargs: Any) -> html.Div:
         html.Dt(t("alerts.entity", lang)), html.Dd(who),
         html.Dt(t("alerts.indicator", lang)), html.Dd(name(ind, lang) if ind else a.indicator_code),
         html.Dt(t("alerts.opened", lang)), html.Dd(fmt.local_time(a.opened_at)),
-        html.Dt(t("common.value", lang)), html.Dd(fmt.number(a.value, lang, unit)),
-        html.Dt(t("area.band", lang)), html.Dd(f"{fmt.number(a.lower, lang)} – {fmt.number(a.upper, lang)} "
-                                                f"({t('area.expected', lang)} {fmt.number(a.expected, lang, unit)})"),
+        *[c for k, v in fact_rows(a, lang, unit) for c in (html.Dt(k), html.Dd(v))],
         html.Dt(t("alerts.explanation", lang)),
         html.Dd((a.explanation_en if lang == "en" and a.explanation_en else a.explanation_zh) or fmt.DASH),
     ])
@@ -85,13 +83,16 @@ def layout(alert_id: str = "", **kwargs: Any) -> html.Div:
 
 
 def episode_chart(a: AlertDetail, pts: pd.DataFrame, r: views.Refs, lang: str, dark: bool) -> Any:
-    """The alert's own chart points if it has them; else its series (daily, from 30 days before
-    the episode) with this alert flagged on it."""
+    """The alert's own chart points if it has them (for a meter that stopped reporting: its last
+    reports and the silence, shaded); else its series (daily, from 30 days before the episode)
+    with this alert flagged on it."""
     ind = r.indicator(a.indicator_code)
     title = name(ind, lang) if ind else a.indicator_code
     unit = r.unit(ind.unit_code, lang) if ind else ""
     if not pts.empty:
-        return ui.graph(figures.alert_episode(pts, title=title, unit=unit, level=a.level, lang=lang, dark=dark))
+        gap = (a.report_gap.since, a.report_gap.until) if a.report_gap else None
+        return ui.graph(figures.alert_episode(pts, title=title, unit=unit, level=a.level, lang=lang, dark=dark,
+                                              gap=gap))
     where: dict[str, Any] = {}
     if a.entity_kind == "district":
         d = r.district_by_id(a.entity_id)
@@ -125,9 +126,7 @@ def timeline(a: AlertDetail, lang: str) -> html.Ul:
     """The alert's events, oldest first: when, who, what, and the text (reason, countermeasures)."""
     items = []
     for e in sorted(a.timeline, key=lambda e: e.at):
-        what = t(f"state.{e.to_state}", lang) if e.to_state and e.kind != "comment" else e.kind
-        if e.kind == "comment":
-            what = t("alerts.comment", lang)
+        what = event_label(e, lang)
         items.append(html.Li(className=f"event event-{e.kind}", children=[
             html.Span(fmt.local_time(e.at, with_seconds=True), className="when"),
             html.B(what), html.Span(f" · {_who(e, lang)}" if e.actor else ""),

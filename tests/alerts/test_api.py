@@ -148,6 +148,10 @@ def test_the_chart_of_a_silent_meter_shows_its_last_reports_and_one_without_data
     duty = auth(client, "duty")
     r = client.get(f"/api/v1/alerts/{silent.id}/chart.png", headers=duty)
     assert r.status_code == 200 and r.headers["content-type"] == "image/png" and r.content[:4] == b"\x89PNG"
+    detail = client.get(f"/api/v1/alerts/{silent.id}", headers=duty).json()
+    assert detail["report_gap"]["since"].startswith(last.isoformat()[:16]) and len(detail["points"]) == 40
+    assert all(p["expected"] is None for p in detail["points"])
+    assert client.get(f"/api/v1/alerts/{bare.id}", headers=duty).json()["report_gap"] is None
     r = client.get(f"/api/v1/alerts/{bare.id}/chart.png", headers=duty)
     assert r.status_code == 404 and "no chart data" in r.json()["detail"]
     assert client.get(f"/api/v1/alerts/{silent.id}/chart.png", headers=auth(client, "hainan_duty")).status_code == 404

@@ -119,6 +119,19 @@ def test_alert_episode_marks_points_outside_the_band() -> None:
     assert list(outside.y) == [3.0]
 
 
+def test_alert_episode_of_a_silent_meter_shades_the_silence_to_its_end() -> None:
+    times = pd.date_range("2025-03-01", periods=8, freq="15min", tz="UTC")
+    pts = pd.DataFrame({"time": times, "value": [10.0] * 8, "expected": [None] * 8, "lower": [None] * 8,
+                        "upper": [None] * 8})
+    since, until = times[-1].to_pydatetime(), datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+    fig = figures.alert_episode(pts, title="电", unit="kWh", level="orange", gap=(since, until))
+    (rect,) = fig.layout.shapes
+    assert (rect.x0, rect.x1, rect.fillcolor) == (since, until, WARNING_COLOURS["orange"])
+    assert fig.layout.annotations[0].text == "未报送" and fig.layout.xaxis.range[1] == until
+    assert not [tr for tr in fig.data if tr.name == "预期区间"]  # no band where none was computed
+    assert not figures.alert_episode(pts, title="电", unit="kWh", level="orange").layout.shapes
+
+
 def test_alert_episode_reads_in_wan_with_numeric_dates_for_chinese_readers() -> None:
     pts = pd.DataFrame({"time": pd.date_range("2025-03-01", periods=3, freq="D", tz="UTC"),
                         "value": [420_000.0, 415_000.0, 170_000.0], "expected": [420_000.0] * 3,

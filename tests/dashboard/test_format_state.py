@@ -8,7 +8,9 @@ import pytest
 
 from dashboard import format as fmt
 from dashboard import i18n
+from dashboard.alerting import event_label, fact_rows
 from dashboard.app import controls_href
+from dashboard.client import AlertDetail, AlertEvent
 from dashboard.permissions import allowed_actions
 from dashboard.state import ViewState, safe_next
 from dashboard.theme import worst_level
@@ -164,3 +166,26 @@ def test_the_reporting_list_puts_missing_then_late_first_and_filters_by_status()
     assert [e.status for e in ordered(c)] == ["missing", "missing", "late", "reported"]
     assert {e.name_zh for e in ordered(c, "missing")} == {"乙", "丁"}
     assert ordered(c, "pending") == []
+
+
+def test_the_alert_timeline_speaks_the_readers_language_and_says_whom_the_system_notified() -> None:
+    at = datetime(2026, 11, 28, tzinfo=UTC)
+    notified = AlertEvent(at=at, kind="notified", actor="system",
+                          detail={"targets": ["duty_officer", "section_chief"]})
+    assert event_label(notified, "zh") == "已通知：值班员、科长"
+    assert event_label(notified, "en") == "Notified: Duty officer, Section chief"
+    assert event_label(AlertEvent(at=at, kind="acknowledged", to_state="acknowledged"), "zh") == "已确认"
+    assert event_label(AlertEvent(at=at, kind="signal_ended"), "zh") == "数据恢复"
+    assert event_label(AlertEvent(at=at, kind="something_new"), "zh") == "something_new"  # shown plainly, not a key
+
+
+def test_a_silent_meters_alert_shows_its_last_report_instead_of_empty_value_rows() -> None:
+    at = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+    base = {"id": 2, "level": "orange", "state": "open", "indicator_code": "power.generation",
+            "entity_kind": "enterprise", "entity_id": 1, "opened_at": at, "episode_started_at": at}
+    silent = AlertDetail.model_validate({**base, "report_gap": {"since": at, "until": at}})
+    text = " ".join(f"{k} {v}" for k, v in fact_rows(silent, "zh", "千瓦时"))
+    assert "最近一次报送" in text and "2026-11-26 09:00" in text and "数值" not in text and "预期区间" not in text
+    scored = AlertDetail.model_validate({**base, "value": 5.0, "lower": 8.0, "upper": 12.0, "expected": 10.0})
+    text = " ".join(f"{k} {v}" for k, v in fact_rows(scored, "zh", "千瓦时"))
+    assert "数值" in text and "预期区间" in text and "最近一次报送" not in text
