@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from dashboard import format as fmt
@@ -79,3 +80,17 @@ def event_label(e: AlertEvent, lang: str) -> str:
         sep = ", " if lang == "en" else "、"
         what += (": " if lang == "en" else "：") + sep.join(t(f"position.{p}", lang) for p in targets)
     return what
+
+
+SILENCE_HOURS = (2, 8, 24, 72)
+
+
+def silence_body(a: Alert, kind: str, hours: float, reason: str, now: datetime) -> dict[str, Any]:
+    """The request body that silences (kind `silence`: no mail) or puts under maintenance
+    (kind `maintenance`: no alerts) this alert's indicator on its entity, from now for
+    `hours`, within the alert's district (pure)."""
+    if kind not in ("silence", "maintenance"):
+        raise ValueError(f"unknown silence kind {kind!r}")
+    return {"kind": kind, "starts_at": now.isoformat(), "ends_at": (now + timedelta(hours=hours)).isoformat(),
+            "reason": reason, "indicator_code": a.indicator_code, "entity_kind": a.entity_kind,
+            "entity_id": a.entity_id, "district_id": a.district_id}

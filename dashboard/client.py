@@ -291,6 +291,18 @@ class ReportGap(_M):
     until: datetime
 
 
+class Silence(_M):
+    id: int
+    kind: str  # silence (no mail) | maintenance (no alerts)
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    indicator_code: str | None = None
+    entity_kind: str | None = None
+    entity_id: int | None = None
+    district_id: int | None = None
+
+
 class AlertDetail(Alert):
     timeline: list[AlertEvent] = Field(default_factory=list,
                                        validation_alias=AliasChoices("timeline", "events"))
@@ -479,6 +491,15 @@ class ApiClient:
             raise ValueError(f"unknown alert action {action!r}")
         self._request("POST", f"/alerts/{alert_id}/{self.ACTION_PATHS[action]}", json=body)
         return self.alert(alert_id)
+
+    def silences(self, include_past: bool = False) -> list[Silence]:
+        """`GET /alerts/silences`: current and future silences and maintenance windows."""
+        return self._get("/alerts/silences", list[Silence], include_past="true" if include_past else None)
+
+    def create_silence(self, body: dict[str, Any]) -> Silence:
+        """`POST /alerts/silences` (admins, leaders and duty officers; a district officer only
+        within its district: the API checks)."""
+        return Silence.model_validate(self._request("POST", "/alerts/silences", json=body))
 
     # --- reporting, ingest -----------------------------------------------------------------
     def completeness(self, month: date) -> Completeness:

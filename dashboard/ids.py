@@ -58,3 +58,7 @@ QUARANTINE_LANG = "quarantine-lang"  # the panel's language, for its callback
 DRILL_GRAPH = "drill-contributions"
 ALERT_POLL = "alert-poll"
 ALERT_STATE = "alert-state"
+ALERT_SILENCE = "alert-silence"  # the silence button, kind, duration and message on the alert page
+ALERT_SILENCE_KIND = "alert-silence-kind"
+ALERT_SILENCE_HOURS = "alert-silence-hours"
+ALERT_SILENCE_MESSAGE = "alert-silence-message"

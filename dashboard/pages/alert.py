@@ -14,7 +14,15 @@ from dash import ALL, MATCH, Input, Output, State, dcc, html
 from dashboard import components as ui
 from dashboard import context, figures, ids, views
 from dashboard import format as fmt
-from dashboard.alerting import POSITIONS, action_body, entity_name, event_label, fact_rows
+from dashboard.alerting import (
+    POSITIONS,
+    SILENCE_HOURS,
+    action_body,
+    entity_name,
+    event_label,
+    fact_rows,
+    silence_body,
+)
 from dashboard.client import AlertDetail, AlertEvent, ApiError
 from dashboard.i18n import name, t
 from dashboard.permissions import ACTIONS, allowed_actions
@@ -22,6 +30,7 @@ from dashboard.state import ViewState
 
 dash.register_page(__name__, path_template="/alerts/<alert_id>", title="预警 · 运监", name="alert")
 
+SILENCE_PERMISSION = "alert.silence"  # as /auth/me lists it
 BUTTON_CLASS = {"acknowledge": "btn primary", "escalate": "btn warn", "resolve": "btn ok", "comment": "btn"}
 
 
@@ -65,6 +74,18 @@ def layout(alert_id: str = "", **kwargs: Any) -> html.Div:
         html.Div(id={"type": ids.ALERT_MESSAGE, "alert": aid}, className="action-message"),
         dcc.Store(id={"type": ids.ALERT_ID, "alert": aid}, data={"id": aid, "lang": lang}),
     ])
+    silence = html.Div(className="actions silence", children=[
+        dcc.Dropdown(id={"type": ids.ALERT_SILENCE_KIND, "alert": aid}, value="silence", clearable=False,
+                     searchable=False, style={"minWidth": "260px"},
+                     options=[{"label": t(f"alerts.silence_kind.{k}", lang), "value": k}
+                              for k in ("silence", "maintenance")]),
+        dcc.Dropdown(id={"type": ids.ALERT_SILENCE_HOURS, "alert": aid}, value=SILENCE_HOURS[1], clearable=False,
+                     searchable=False, style={"minWidth": "110px"},
+                     options=[{"label": t("alerts.silence_hours", lang).format(h), "value": h} for h in SILENCE_HOURS]),
+        html.Button(t("alerts.silence", lang), id={"type": ids.ALERT_SILENCE, "alert": aid}, n_clicks=0,
+                    className="btn", disabled=SILENCE_PERMISSION not in me.permissions),
+        html.Div(id={"type": ids.ALERT_SILENCE_MESSAGE, "alert": aid}, className="action-message"),
+    ])
     body = html.Div([
         html.Div(className="title-row", children=[
             html.H2(f"{t('alerts.title', lang)} #{a.id} · {who}"),
@@ -76,7 +97,7 @@ def layout(alert_id: str = "", **kwargs: Any) -> html.Div:
         html.Div(className="row", children=[
             html.Section([html.H3(t("alerts.timeline", lang)), html.Div(timeline(a, lang), id={"type": ids.ALERT_TIMELINE, "alert": aid})],
                          className="panel grow"),
-            html.Section([actions], className="panel grow"),
+            html.Section([actions, silence], className="panel grow"),
         ]),
     ])
     return ui.shell(state, "alerts", f"/alerts/{aid}", body, user=me.user.display_name)
@@ -162,3 +183,29 @@ def _act(clicks: list[int], text: str | None, to: str | None, store: dict[str, A
     allowed = allowed_actions(me.permissions, a.state)
     return timeline(a, lang), t("alerts.done", lang), [act not in allowed for act in ACTIONS], \
         t(f"state.{a.state}", lang)
+
+
+@dash.callback(Output({"type": ids.ALERT_SILENCE_MESSAGE, "alert": MATCH}, "children"),
+               Input({"type": ids.ALERT_SILENCE, "alert": MATCH}, "n_clicks"),
+               State({"type": ids.ALERT_TEXT, "alert": MATCH}, "value"),
+               State({"type": ids.ALERT_SILENCE_KIND, "alert": MATCH}, "value"),
+               State({"type": ids.ALERT_SILENCE_HOURS, "alert": MATCH}, "value"),
+               State({"type": ids.ALERT_ID, "alert": MATCH}, "data"),
+               prevent_initial_call=True)
+def _silence(clicks: int, text: str | None, kind: str, hours: float, store: dict[str, Any]) -> Any:
+    """Silence this alert's indicator on its entity (or open a maintenance window) through the
+    API, with the text above as the reason."""
+    lang = store.get("lang", "zh")
+    if not clicks:
+        return dash.no_update
+    reason = (text or "").strip()
+    if not reason:
+        return t("alerts.silence_reason", lang)
+    try:
+        api = context.api()
+        a = api.alert(int(store["id"]))
+        s = api.create_silence(silence_body(a, kind, float(hours), reason, fmt.now_local()))
+    except ApiError as exc:
+        return t("alerts.forbidden", lang) if exc.status == 403 else f"{t('common.error', lang)}{exc.detail}"
+    key = "alerts.maintenance_until" if s.kind == "maintenance" else "alerts.silenced_until"
+    return t(key, lang).format(fmt.local_time(s.ends_at))

@@ -156,6 +156,37 @@ def test_a_duty_officer_acknowledges_an_alert_and_sees_its_timeline_grow(dashboa
     assert console_errors(browser) == []
 
 
+def test_a_duty_officer_silences_an_alerts_indicator_from_its_page(dashboard_stack: Any, browser: Any,
+                                                                    output_dir: Path) -> None:
+    """The 静默 button needs a reason, then creates a silence of this indicator on this entity
+    (within its district) through the API, for the chosen hours."""
+    aid = dashboard_stack.alerts.district_alert_id
+    login(browser, dashboard_stack.dash_url, next_path=f"/alerts/{aid}")
+    wait_css(browser, ".timeline")
+    settle(browser)
+    button = browser.find_element(By.CSS_SELECTOR, ".silence button.btn")
+    assert button.is_enabled() and button.text == "静默"
+    button.click()
+    wait_text(browser, ".silence .action-message", "请在上方说明静默原因")
+    browser.find_element(By.CSS_SELECTOR, ".actions textarea").send_keys("已电话核实：企业计划检修")
+    button.click()
+    wait_text(browser, ".silence .action-message", "已静默至")
+    shot(browser, output_dir, "alert-silenced-zh", full=False)
+    engine = create_engine(dashboard_stack.database_url)
+    with engine.connect() as c:
+        row = c.execute(text(
+            "SELECT s.kind, s.reason, s.indicator_code, s.entity_kind, s.entity_id, s.district_id, "
+            "round(extract(epoch FROM s.ends_at - s.starts_at) / 3600) AS hours, "
+            "a.indicator_code, a.entity_kind, a.entity_id, a.district_id "
+            "FROM alert_silence s, alert a WHERE a.id = :a ORDER BY s.id DESC LIMIT 1"), {"a": aid}).one()
+        c.execute(text("DELETE FROM alert_silence"))  # leave the shared stack as it was
+        c.commit()
+    engine.dispose()
+    assert row[:2] == ("silence", "已电话核实：企业计划检修") and row[6] == 8
+    assert row[2:6] == row[7:11]
+    assert console_errors(browser) == []
+
+
 def test_a_district_officer_sees_their_own_district(dashboard_stack: Any, browser: Any, output_dir: Path) -> None:
     login(browser, dashboard_stack.dash_url, username="t_wuda")
     wait_css(browser, ".kpis .kpi")

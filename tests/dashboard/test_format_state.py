@@ -8,9 +8,9 @@ import pytest
 
 from dashboard import format as fmt
 from dashboard import i18n
-from dashboard.alerting import event_label, fact_rows
+from dashboard.alerting import event_label, fact_rows, silence_body
 from dashboard.app import controls_href
-from dashboard.client import AlertDetail, AlertEvent
+from dashboard.client import Alert, AlertDetail, AlertEvent
 from dashboard.permissions import allowed_actions
 from dashboard.state import ViewState, safe_next
 from dashboard.theme import worst_level
@@ -189,3 +189,16 @@ def test_a_silent_meters_alert_shows_its_last_report_instead_of_empty_value_rows
     scored = AlertDetail.model_validate({**base, "value": 5.0, "lower": 8.0, "upper": 12.0, "expected": 10.0})
     text = " ".join(f"{k} {v}" for k, v in fact_rows(scored, "zh", "千瓦时"))
     assert "数值" in text and "预期区间" in text and "最近一次报送" not in text
+
+
+def test_a_silence_from_an_alert_matches_its_indicator_entity_and_district_for_the_chosen_hours() -> None:
+    at = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    a = Alert.model_validate({"id": 7, "level": "red", "state": "open", "indicator_code": "power.consumption",
+                              "entity_kind": "enterprise", "entity_id": 41, "district_id": 3, "opened_at": at,
+                              "episode_started_at": at})
+    body = silence_body(a, "maintenance", 24, "计划检修", at)
+    assert body == {"kind": "maintenance", "starts_at": "2026-11-28T10:00:00+00:00",
+                    "ends_at": "2026-11-29T10:00:00+00:00", "reason": "计划检修", "indicator_code": "power.consumption",
+                    "entity_kind": "enterprise", "entity_id": 41, "district_id": 3}
+    with pytest.raises(ValueError):
+        silence_body(a, "mute", 2, "x", at)
