@@ -301,6 +301,8 @@ class Silence(_M):
     entity_kind: str | None = None
     entity_id: int | None = None
     district_id: int | None = None
+    entity_name_zh: str | None = None
+    entity_name_en: str | None = None
 
 
 class AlertDetail(Alert):
@@ -500,6 +502,10 @@ class ApiClient:
         """`POST /alerts/silences` (admins, leaders and duty officers; a district officer only
         within its district: the API checks)."""
         return Silence.model_validate(self._request("POST", "/alerts/silences", json=body))
+
+    def cancel_silence(self, silence_id: int) -> Silence:
+        """`DELETE /alerts/silences/{id}`: end it now (it stays on record as cancelled)."""
+        return Silence.model_validate(self._request("DELETE", f"/alerts/silences/{silence_id}"))
 
     # --- reporting, ingest -----------------------------------------------------------------
     def completeness(self, month: date) -> Completeness:

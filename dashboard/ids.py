@@ -62,3 +62,5 @@ ALERT_SILENCE = "alert-silence"  # the silence button, kind, duration and messag
 ALERT_SILENCE_KIND = "alert-silence-kind"
 ALERT_SILENCE_HOURS = "alert-silence-hours"
 ALERT_SILENCE_MESSAGE = "alert-silence-message"
+SILENCE_CANCEL = "silence-cancel"  # pattern ids on the alert desk: {"type": ..., "silence": id}
+SILENCE_STATUS = "silence-status"

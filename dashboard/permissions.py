@@ -8,6 +8,7 @@ ACTIONS = ("acknowledge", "escalate", "resolve", "comment")
 # The permission (as listed by /auth/me) each action needs.
 PERMISSION = {"acknowledge": "alert.acknowledge", "escalate": "alert.escalate", "resolve": "alert.resolve",
               "comment": "alert.comment"}
+SILENCE_PERMISSION = "alert.silence"  # silences and maintenance windows
 
 
 def allowed_actions(permissions: list[str], state: str) -> frozenset[str]:

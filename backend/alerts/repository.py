@@ -174,6 +174,19 @@ def list_silences(session: Session, include_past: bool, now: datetime) -> list[S
     return list(session.scalars(q.order_by(Silence.starts_at.desc(), Silence.id.desc())))
 
 
+def entity_names(session: Session, targets: Iterable[tuple[str, int]]) -> dict[tuple[str, int], tuple[str, str | None]]:
+    """(name_zh, name_en) of districts, parks and enterprises given as (kind, id), in one query."""
+    wanted = {(k, i) for k, i in targets if k in ("district", "park", "enterprise")}
+    if not wanted:
+        return {}
+    rows = session.execute(text("""
+        SELECT 'district', id, name_zh, name_en FROM district WHERE id = ANY(CAST(:d AS int[]))
+        UNION ALL SELECT 'park', id, name_zh, name_en FROM park WHERE id = ANY(CAST(:p AS int[]))
+        UNION ALL SELECT 'enterprise', id, name_zh, name_en FROM enterprise WHERE id = ANY(CAST(:e AS int[]))"""),
+        {k[0]: [i for kind, i in wanted if kind == k] for k in ("district", "park", "enterprise")}).all()
+    return {(kind, int(i)): (zh, en) for kind, i, zh, en in rows}
+
+
 def policies(session: Session) -> list[EscalationPolicy]:
     return list(session.scalars(select(EscalationPolicy).order_by(EscalationPolicy.id)))
 

@@ -120,8 +120,19 @@ def _actor(p: Principal) -> service.Actor:
 def list_silences(_: Viewer, session: SessionDep,
                   include_past: Annotated[bool, Query(description="Also ended and cancelled ones.")] = False
                   ) -> list[SilenceOut]:
-    """Current and future silences (mail suppressed) and maintenance windows (no alerts)."""
-    return [SilenceOut.model_validate(s) for s in repo.list_silences(session, include_past, _now())]
+    """Current and future silences (mail suppressed) and maintenance windows (no alerts), with
+    the name of the district, park or enterprise each one matches."""
+    rows = repo.list_silences(session, include_past, _now())
+    names = repo.entity_names(session, [(s.entity_kind, s.entity_id) for s in rows
+                                        if s.entity_kind and s.entity_id is not None])
+    return [_silence_out(s, names) for s in rows]
+
+
+def _silence_out(s: Any, names: dict[tuple[str, int], tuple[str, str | None]]) -> SilenceOut:
+    out = SilenceOut.model_validate(s)
+    if s.entity_kind and s.entity_id is not None and (s.entity_kind, s.entity_id) in names:
+        out.entity_name_zh, out.entity_name_en = names[(s.entity_kind, s.entity_id)]
+    return out
 
 
 @router.post("/silences", response_model=SilenceOut, status_code=201, summary="Create a silence",

@@ -184,6 +184,8 @@ class SilenceOut(BaseModel):
     park_id: int | None
     created_by: int | None
     created_at: datetime
+    entity_name_zh: str | None = Field(default=None, description="The matched district, park or enterprise's name.")
+    entity_name_en: str | None = None
     cancelled_at: datetime | None
 
 

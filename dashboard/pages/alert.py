@@ -25,12 +25,11 @@ from dashboard.alerting import (
 )
 from dashboard.client import AlertDetail, AlertEvent, ApiError
 from dashboard.i18n import name, t
-from dashboard.permissions import ACTIONS, allowed_actions
+from dashboard.permissions import ACTIONS, SILENCE_PERMISSION, allowed_actions
 from dashboard.state import ViewState
 
 dash.register_page(__name__, path_template="/alerts/<alert_id>", title="预警 · 运监", name="alert")
 
-SILENCE_PERMISSION = "alert.silence"  # as /auth/me lists it
 BUTTON_CLASS = {"acknowledge": "btn primary", "escalate": "btn warn", "resolve": "btn ok", "comment": "btn"}
 
 

@@ -7,25 +7,27 @@ from datetime import datetime, time
 from typing import Any
 
 import dash
-from dash import Input, Output, State, dcc, html
+from dash import MATCH, Input, Output, State, dcc, html
 
 from dashboard import components as ui
 from dashboard import context, ids, views
 from dashboard import format as fmt
 from dashboard.alerting import ACTIVE, STATES, entity_name, filter_alerts, level_counts, place_name
-from dashboard.client import Alert, ApiError
+from dashboard.client import Alert, ApiError, Silence
 from dashboard.i18n import name, t
+from dashboard.permissions import SILENCE_PERMISSION
 from dashboard.state import ViewState
 from dashboard.theme import LEVELS
 
 dash.register_page(__name__, path="/alerts", title="预警处置 · 运监", name="alerts")
+
 
 def layout(**kwargs: Any) -> html.Div:
     state = ViewState.from_query(kwargs)
     lang = state.lang
     try:
         r = views.refs()
-        user = context.me().user
+        me = context.me()
     except ApiError as exc:
         return html.Div(className="page", children=ui.problem(exc, lang))
     opts = views.options(r, lang)
@@ -56,14 +58,40 @@ def layout(**kwargs: Any) -> html.Div:
     ])
     summary = html.Div(className="chips", children=[
         html.Span(f"{t(f'level.{lvl}', lang)} {counts.get(lvl, 0)}", className=f"badge level-{lvl}") for lvl in LEVELS])
+    try:
+        silences = context.api().silences()
+    except ApiError:
+        silences = []  # the list of alerts still shows
+    can_cancel = SILENCE_PERMISSION in me.permissions
     body = html.Div([
         html.Div(className="title-row", children=[html.H2(t("alerts.title", lang)), summary]),
         filters,
         html.Section(listing, className="panel"),
+        html.Section([html.H3(t("alerts.silences", lang)), silence_table(silences, r, lang, can_cancel)],
+                     className="panel silences") if silences else None,
     ])
     ctrl = ui.controls(state, districts=opts["districts"], indicators=opts["indicators"],
                        show=frozenset({"range", "district", "indicator"}))
-    return ui.shell(state, "alerts", "/alerts", body, ctrl, user.display_name)
+    return ui.shell(state, "alerts", "/alerts", body, ctrl, me.user.display_name)
+
+
+def silence_table(silences: list[Silence], r: views.Refs, lang: str, can_cancel: bool) -> html.Table:
+    """The silences and maintenance windows in force or to come, each with a cancel button
+    for those who may silence."""
+    rows = []
+    for s in silences:
+        ind = r.indicator(s.indicator_code) if s.indicator_code else None
+        target = place_name(s.entity_name_zh, s.entity_name_en, lang) if s.entity_name_zh else (
+            t("alerts.everything", lang) if not s.entity_kind and not s.district_id else
+            s.entity_kind or "")
+        cancel = html.Span(id={"type": ids.SILENCE_STATUS, "silence": s.id}, children=html.Button(
+            t("alerts.silence_cancel", lang), id={"type": ids.SILENCE_CANCEL, "silence": s.id}, n_clicks=0,
+            className="btn", disabled=not can_cancel))
+        rows.append([t(f"alerts.silence_kind_short.{s.kind}", lang),
+                     (name(ind, lang) if ind else s.indicator_code) or t("alerts.everything", lang), target,
+                     fmt.local_time(s.ends_at), s.reason, cancel])
+    return ui.table([t("alerts.silence_kind", lang), t("alerts.indicator", lang), t("alerts.silence_target", lang),
+                     t("alerts.silence_until", lang), t("alerts.silence_reason_col", lang), ""], rows)
 
 
 def alert_table(alerts: list[Alert], r: views.Refs, lang: str) -> html.Table:
@@ -86,3 +114,19 @@ def _filters(level: str | None, astate: str | None, search: str | None) -> Any:
     state = ViewState.from_search(search)
     new = state.with_(alevel=level or "", astate=astate or "")
     return dash.no_update if new == state else "/alerts" + new.to_query()
+
+
+@dash.callback(Output({"type": ids.SILENCE_STATUS, "silence": MATCH}, "children"),
+               Input({"type": ids.SILENCE_CANCEL, "silence": MATCH}, "n_clicks"),
+               State(ids.URL, "search"), prevent_initial_call=True)
+def _cancel(clicks: int, search: str | None) -> Any:
+    """End a silence or maintenance window now, through the API."""
+    if not clicks:
+        return dash.no_update
+    lang = ViewState.from_search(search).lang
+    trig = dash.ctx.triggered_id
+    try:
+        context.api().cancel_silence(int(trig["silence"]))
+    except ApiError as exc:
+        return t("alerts.forbidden", lang) if exc.status == 403 else f"{t('common.error', lang)}{exc.detail}"
+    return t("alerts.silence_cancelled", lang)

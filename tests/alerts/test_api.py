@@ -155,3 +155,17 @@ def test_the_chart_of_a_silent_meter_shows_its_last_reports_and_one_without_data
     r = client.get(f"/api/v1/alerts/{bare.id}/chart.png", headers=duty)
     assert r.status_code == 404 and "no chart data" in r.json()["detail"]
     assert client.get(f"/api/v1/alerts/{silent.id}/chart.png", headers=auth(client, "hainan_duty")).status_code == 404
+
+
+def test_silences_are_listed_with_the_name_of_what_they_match(client: TestClient, db_session: Session):
+    eid, name_zh = db_session.execute(text("SELECT id, name_zh FROM enterprise ORDER BY id LIMIT 1")).one()
+    wuda = db_session.execute(text("SELECT id FROM district WHERE code = :c"), {"c": WUDA}).scalar_one()
+    admin = auth(client, ADMIN)
+    body = {"kind": "maintenance", "starts_at": "2026-11-28T00:00:00+08:00", "ends_at": "2099-01-01T00:00:00+08:00",
+            "reason": "计划检修", "indicator_code": "power.consumption", "entity_kind": "enterprise", "entity_id": eid}
+    assert client.post("/api/v1/alerts/silences", json=body, headers=admin).status_code == 201
+    body = {**body, "entity_kind": "district", "entity_id": wuda, "kind": "silence"}
+    assert client.post("/api/v1/alerts/silences", json=body, headers=admin).status_code == 201
+    listed = client.get("/api/v1/alerts/silences", headers=admin).json()
+    named = {(s["entity_kind"], s["entity_name_zh"]) for s in listed}
+    assert ("enterprise", name_zh) in named and ("district", "乌达区") in named

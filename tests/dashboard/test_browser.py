@@ -172,18 +172,27 @@ def test_a_duty_officer_silences_an_alerts_indicator_from_its_page(dashboard_sta
     button.click()
     wait_text(browser, ".silence .action-message", "已静默至")
     shot(browser, output_dir, "alert-silenced-zh", full=False)
+    # The alert desk lists it, named, and cancels it.
+    browser.get(f"{dashboard_stack.dash_url}/alerts")
+    wait_css(browser, ".silences")
+    settle(browser)
+    listed = browser.find_element(By.CSS_SELECTOR, ".silences").text
+    assert "静默（不发邮件）" in listed and "已电话核实：企业计划检修" in listed and "乌达区" in listed
+    shot(browser, output_dir, "alerts-silences-zh")
+    browser.find_element(By.CSS_SELECTOR, ".silences button.btn").click()
+    wait_text(browser, ".silences", "已取消")
     engine = create_engine(dashboard_stack.database_url)
     with engine.connect() as c:
         row = c.execute(text(
             "SELECT s.kind, s.reason, s.indicator_code, s.entity_kind, s.entity_id, s.district_id, "
             "round(extract(epoch FROM s.ends_at - s.starts_at) / 3600) AS hours, "
-            "a.indicator_code, a.entity_kind, a.entity_id, a.district_id "
+            "a.indicator_code, a.entity_kind, a.entity_id, a.district_id, s.cancelled_at IS NOT NULL "
             "FROM alert_silence s, alert a WHERE a.id = :a ORDER BY s.id DESC LIMIT 1"), {"a": aid}).one()
         c.execute(text("DELETE FROM alert_silence"))  # leave the shared stack as it was
         c.commit()
     engine.dispose()
     assert row[:2] == ("silence", "已电话核实：企业计划检修") and row[6] == 8
-    assert row[2:6] == row[7:11]
+    assert row[2:6] == row[7:11] and row[11], "cancelled from the alert desk"
     assert console_errors(browser) == []
 
 
