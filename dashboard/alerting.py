@@ -93,4 +93,4 @@ def silence_body(a: Alert, kind: str, hours: float, reason: str, now: datetime) 
         raise ValueError(f"unknown silence kind {kind!r}")
     return {"kind": kind, "starts_at": now.isoformat(), "ends_at": (now + timedelta(hours=hours)).isoformat(),
             "reason": reason, "indicator_code": a.indicator_code, "entity_kind": a.entity_kind,
-            "entity_id": a.entity_id, "district_id": a.district_id}
+            "entity_id": a.entity_id, "district_id": a.district_id, "alert_id": a.id}

@@ -142,10 +142,15 @@ def create_silence(body: SilenceIn, principal: Silencer, session: SessionDep, or
     A silence keeps alerts (and their timeline) but sends no mail; a maintenance window raises none."""
     if principal.district_id is not None and body.district_id != principal.district_id:
         raise Forbidden("a district officer may only silence alerts of their own district: set district_id")
+    made_from = _visible(session, principal, body.alert_id) if body.alert_id is not None else None
     s = service.create_silence(session, kind=body.kind, starts_at=body.starts_at, ends_at=body.ends_at,
                                reason=body.reason, created_by=principal.user_id, indicator_code=body.indicator_code,
                                entity_kind=body.entity_kind, entity_id=body.entity_id, district_id=body.district_id,
                                park_id=body.park_id, everything=body.everything)
+    if made_from is not None:
+        from backend.config import get_settings
+
+        service.note_silence_on(session, made_from, s, _actor(principal), _now(), get_settings().tz)
     auth_service.audit(session, principal, "alert_silence.create", "alert_silence", s.id,
                        body.model_dump(mode="json"), origin)
     return SilenceOut.model_validate(s)

@@ -167,6 +167,8 @@ class SilenceIn(BaseModel):
     district_id: int | None = None
     park_id: int | None = None
     everything: bool = Field(default=False, description="Must be true to silence every alert (no matcher).")
+    alert_id: int | None = Field(default=None, ge=1, description="The alert this was made from (optional): its "
+                                 "timeline then records who silenced it, until when and why.")
 
 
 class SilenceOut(BaseModel):

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -744,6 +745,16 @@ def create_silence(session: Session, *, kind: str, starts_at: datetime, ends_at:
     repo.add(session, s)
     session.flush()
     return s
+
+
+def note_silence_on(session: Session, alert: Alert, s: Silence, actor: Actor, now: datetime, tz: ZoneInfo) -> None:
+    """Record on an alert's timeline that a silence or maintenance window was made from it."""
+    until = s.ends_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    what = "维护窗口" if s.kind == "maintenance" else "静默（不发邮件）"
+    _event(session, alert, "silenced", now, actor=actor.name, actor_user_id=actor.user_id,
+           text=f"{what}至 {until}：{s.reason}", detail={"silence_id": s.id, "kind": s.kind,
+                                                         "ends_at": s.ends_at.isoformat()})
+    session.flush()
 
 
 def cancel_silence(session: Session, silence_id: int, now: datetime) -> Silence:

@@ -169,3 +169,21 @@ def test_silences_are_listed_with_the_name_of_what_they_match(client: TestClient
     listed = client.get("/api/v1/alerts/silences", headers=admin).json()
     named = {(s["entity_kind"], s["entity_name_zh"]) for s in listed}
     assert ("enterprise", name_zh) in named and ("district", "乌达区") in named
+
+
+def test_a_silence_made_from_an_alert_is_on_its_timeline_and_needs_the_alert_to_be_visible(
+        client: TestClient, db_session: Session):
+    a = _alert(db_session, "orange")
+    body = {"kind": "silence", "starts_at": "2026-11-28T00:00:00+08:00", "ends_at": "2026-11-28T08:00:00+08:00",
+            "reason": "已电话核实", "indicator_code": a.indicator_code, "entity_kind": a.entity_kind,
+            "entity_id": a.entity_id, "district_id": a.district_id, "alert_id": a.id}
+    assert client.post("/api/v1/alerts/silences", json=body, headers=auth(client, "duty")).status_code == 201
+    events = client.get(f"/api/v1/alerts/{a.id}", headers=auth(client, "duty")).json()["timeline"]
+    silenced = [e for e in events if e["kind"] == "silenced"]
+    assert len(silenced) == 1 and silenced[0]["text"] == "静默（不发邮件）至 2026-11-28 08:00：已电话核实"
+    assert silenced[0]["actor"] == "duty"
+    # another district's officer cannot use an alert it cannot see, even to silence its own district
+    hainan = auth(client, "hainan_duty")
+    hd = db_session.execute(text("SELECT id FROM district WHERE code = '150303'")).scalar_one()
+    r = client.post("/api/v1/alerts/silences", json={**body, "district_id": hd}, headers=hainan)
+    assert r.status_code == 404

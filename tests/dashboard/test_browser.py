@@ -188,11 +188,14 @@ def test_a_duty_officer_silences_an_alerts_indicator_from_its_page(dashboard_sta
             "round(extract(epoch FROM s.ends_at - s.starts_at) / 3600) AS hours, "
             "a.indicator_code, a.entity_kind, a.entity_id, a.district_id, s.cancelled_at IS NOT NULL "
             "FROM alert_silence s, alert a WHERE a.id = :a ORDER BY s.id DESC LIMIT 1"), {"a": aid}).one()
+        noted = c.execute(text("SELECT text FROM alert_event WHERE alert_id = :a AND kind = 'silenced'"),
+                          {"a": aid}).scalars().all()
         c.execute(text("DELETE FROM alert_silence"))  # leave the shared stack as it was
         c.commit()
     engine.dispose()
     assert row[:2] == ("silence", "已电话核实：企业计划检修") and row[6] == 8
     assert row[2:6] == row[7:11] and row[11], "cancelled from the alert desk"
+    assert len(noted) == 1 and noted[0].endswith("：已电话核实：企业计划检修")  # on the alert's timeline
     assert console_errors(browser) == []
 
 

@@ -199,6 +199,6 @@ def test_a_silence_from_an_alert_matches_its_indicator_entity_and_district_for_t
     body = silence_body(a, "maintenance", 24, "计划检修", at)
     assert body == {"kind": "maintenance", "starts_at": "2026-11-28T10:00:00+00:00",
                     "ends_at": "2026-11-29T10:00:00+00:00", "reason": "计划检修", "indicator_code": "power.consumption",
-                    "entity_kind": "enterprise", "entity_id": 41, "district_id": 3}
+                    "entity_kind": "enterprise", "entity_id": 41, "district_id": 3, "alert_id": 7}
     with pytest.raises(ValueError):
         silence_body(a, "mute", 2, "x", at)
