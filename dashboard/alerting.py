@@ -54,8 +54,11 @@ def action_body(action: str, text: str, to: str) -> dict[str, Any]:
 
 def fact_rows(a: AlertDetail, lang: str, unit: str) -> list[tuple[str, str]]:
     """(label, text) rows for the value and the expected band; for a meter that stopped
-    reporting (no value, no band), when its last report came instead of empty rows."""
+    reporting (no value, no band), when its last report came instead of empty rows; and,
+    while a silence covers the alert, until when no mail goes out."""
     out: list[tuple[str, str]] = []
+    if a.silenced_until is not None:
+        out.append((t("alerts.silenced_now", lang), fmt.local_time(a.silenced_until)))
     if a.report_gap is not None and a.value is None:
         out.append((t("alerts.last_report", lang), fmt.local_time(a.report_gap.since)))
     if a.value is not None:
@@ -94,3 +97,9 @@ def silence_body(a: Alert, kind: str, hours: float, reason: str, now: datetime) 
     return {"kind": kind, "starts_at": now.isoformat(), "ends_at": (now + timedelta(hours=hours)).isoformat(),
             "reason": reason, "indicator_code": a.indicator_code, "entity_kind": a.entity_kind,
             "entity_id": a.entity_id, "district_id": a.district_id, "alert_id": a.id}
+
+
+def state_text(a: Alert, lang: str) -> str:
+    """The handling state as the alert list shows it, marked while a silence covers it."""
+    text = t(f"state.{a.state}", lang)
+    return f"{text} · {t('alerts.silenced_tag', lang)}" if a.silenced_until is not None else text

@@ -284,6 +284,7 @@ class Alert(_M):
     countermeasures: str | None = None
     due_at: datetime | None = None
     overdue: bool = False
+    silenced_until: datetime | None = None  # a silence covers it now: no mail until then
 
 
 class ReportGap(_M):

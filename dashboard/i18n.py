@@ -116,6 +116,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "alerts.to": ("升级至", "Escalate to"),
     "alerts.done": ("已提交", "Done"),
     "alerts.silence": ("静默", "Silence"),
+    "alerts.silenced_now": ("静默中（不发邮件）至", "Silenced (no mail) until"),
+    "alerts.silenced_tag": ("静默中", "silenced"),
     "alerts.silences": ("静默与维护窗口", "Silences and maintenance windows"),
     "alerts.silence_kind": ("类型", "Kind"),
     "alerts.silence_target": ("对象", "Entity"),

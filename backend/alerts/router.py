@@ -41,6 +41,7 @@ from backend.alerts.schemas import (
     StateName,
     StepIO,
 )
+from backend.alerts.silences import Window
 from backend.api import problems
 from backend.api.deps import OriginDep, PrincipalDep, SessionDep
 from backend.api.pagination import IdField, IdPath, Page, PageDep, sort_clauses
@@ -88,8 +89,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _out(a: Alert, now: datetime, names: repo.AlertNames | None = None) -> AlertOut:
+def _out(a: Alert, now: datetime, names: repo.AlertNames | None = None,
+         windows: list[Window] | None = None) -> AlertOut:
     out = AlertOut.model_validate(a)
+    if windows:
+        out.silenced_until = service.silenced_until(windows, a, now)
     out.overdue = a.state in ("open", "acknowledged", "escalated") and a.due_at is not None and now > a.due_at
     n = names or repo.AlertNames()
     out.entity_name_zh, out.entity_name_en = n.entity(a.entity_kind)
@@ -100,7 +104,7 @@ def _out(a: Alert, now: datetime, names: repo.AlertNames | None = None) -> Alert
 
 
 def _named(session: Session, a: Alert, now: datetime) -> AlertOut:
-    return _out(a, now, repo.names_for(session, [a.id]).get(a.id))
+    return _out(a, now, repo.names_for(session, [a.id]).get(a.id), service.active_windows(session, now))
 
 
 def _visible(session: Session, principal: Principal, alert_id: int) -> Alert:
@@ -296,7 +300,9 @@ def list_alerts(principal: Viewer, session: SessionDep, page: PageDep,
     rows, total = repo.list_alerts(session, f, sort_clauses(sort, ALERT_SORT, "-opened_at,-id"), page.limit,
                                    page.offset)
     now = _now()
-    return Page[AlertOut](items=[_out(a, now, names) for a, names in rows], total=total, limit=page.limit, offset=page.offset)
+    windows = service.active_windows(session, now)
+    return Page[AlertOut](items=[_out(a, now, names, windows) for a, names in rows], total=total, limit=page.limit,
+                          offset=page.offset)
 
 
 @router.get("/{alert_id}", response_model=AlertDetail, summary="An alert with its timeline",
@@ -309,7 +315,8 @@ def get_alert(alert_id: IdPath, principal: Viewer, session: SessionDep) -> Alert
     now = _now()
     members = repo.members(session, a.id)
     names = repo.names_for(session, [a.id, *(m.id for m in members)])
-    base = _out(a, now, names.get(a.id))
+    windows = service.active_windows(session, now)
+    base = _out(a, now, names.get(a.id), windows)
     chart = None if a.is_group else service.chart_data(session, a, now)
     if chart is not None and chart.gap is not None:  # a silent meter: its last reports and the silence
         points = [PointOut(time=t, value=v, expected=None, lower=None, upper=None, severity=0.0)
@@ -320,7 +327,7 @@ def get_alert(alert_id: IdPath, principal: Viewer, session: SessionDep) -> Alert
     return AlertDetail(
         **base.model_dump(),
         timeline=_timeline(session, repo.events(session, a.id)),
-        members=[_out(m, now, names.get(m.id)) for m in members],
+        members=[_out(m, now, names.get(m.id), windows) for m in members],
         notifications=[NotificationOut.model_validate(n) for n in notifications_repo.for_alert(session, a.id)],
         points=points, report_gap=gap)
 

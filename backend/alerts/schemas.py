@@ -65,6 +65,8 @@ class AlertOut(BaseModel):
     due_at: datetime | None
     overdue: bool = False
     silenced_by: int | None
+    silenced_until: datetime | None = Field(default=None, description="While a silence covers this alert now: when "
+                                            "it ends (no mail until then).")
 
 
 class EventOut(BaseModel):

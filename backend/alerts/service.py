@@ -80,6 +80,17 @@ def _windows(rows: Sequence[Silence]) -> list[Window]:
                    cancelled=s.cancelled_at is not None) for s in rows]
 
 
+def active_windows(session: Session, now: datetime) -> list[Window]:
+    """The silences and maintenance windows in force now."""
+    return _windows(repo.active_silences(session, now))
+
+
+def silenced_until(windows: list[Window], alert: Alert, now: datetime) -> datetime | None:
+    """When the silence covering `alert` now ends (None: no silence covers it)."""
+    w = first_covering(windows, _target(alert), now, "silence")
+    return None if w is None else w.ends_at
+
+
 def _target(meta: repo.SeriesMeta | Alert) -> Target:
     return Target(indicator_code=meta.indicator_code, entity_kind=meta.entity_kind, entity_id=meta.entity_id,
                   district_id=meta.district_id, park_id=meta.park_id)

@@ -12,7 +12,15 @@ from dash import MATCH, Input, Output, State, dcc, html
 from dashboard import components as ui
 from dashboard import context, ids, views
 from dashboard import format as fmt
-from dashboard.alerting import ACTIVE, STATES, entity_name, filter_alerts, level_counts, place_name
+from dashboard.alerting import (
+    ACTIVE,
+    STATES,
+    entity_name,
+    filter_alerts,
+    level_counts,
+    place_name,
+    state_text,
+)
 from dashboard.client import Alert, ApiError, Silence
 from dashboard.i18n import name, t
 from dashboard.permissions import SILENCE_PERMISSION
@@ -101,7 +109,7 @@ def alert_table(alerts: list[Alert], r: views.Refs, lang: str) -> html.Table:
         ind = r.indicator(a.indicator_code)
         rows.append([ui.level_badge(a.level, lang), dcc.Link(entity_name(a, lang), href=f"/alerts/{a.id}{q}"),
                      place_name(a.district_name_zh, a.district_name_en, lang), name(ind, lang) if ind else a.indicator_code,
-                     t(f"state.{a.state}", lang), fmt.local_time(a.opened_at),
+                     state_text(a, lang), fmt.local_time(a.opened_at),
                      (a.explanation_en if lang == "en" and a.explanation_en else a.explanation_zh) or ""])
     return ui.table([t("alerts.level", lang), t("alerts.entity", lang), t("common.district", lang),
                      t("alerts.indicator", lang), t("alerts.state", lang), t("alerts.opened", lang),

@@ -187,3 +187,17 @@ def test_a_silence_made_from_an_alert_is_on_its_timeline_and_needs_the_alert_to_
     hd = db_session.execute(text("SELECT id FROM district WHERE code = '150303'")).scalar_one()
     r = client.post("/api/v1/alerts/silences", json={**body, "district_id": hd}, headers=hainan)
     assert r.status_code == 404
+
+
+def test_an_alert_covered_by_a_silence_says_until_when_no_mail_goes_out(client: TestClient, db_session: Session):
+    a = _alert(db_session, "red")
+    other = _alert(db_session, "red", "150303")
+    duty = auth(client, "duty")
+    assert client.get(f"/api/v1/alerts/{a.id}", headers=duty).json()["silenced_until"] is None
+    body = {"kind": "silence", "starts_at": "2026-01-01T00:00:00+08:00", "ends_at": "2099-01-01T00:00:00+08:00",
+            "reason": "会议期间", "indicator_code": a.indicator_code, "entity_kind": a.entity_kind,
+            "entity_id": a.entity_id, "district_id": a.district_id}
+    assert client.post("/api/v1/alerts/silences", json=body, headers=duty).status_code == 201
+    assert client.get(f"/api/v1/alerts/{a.id}", headers=duty).json()["silenced_until"].startswith("2098-12-31T16:00")
+    listed = {x["id"]: x for x in client.get("/api/v1/alerts", headers=duty).json()["items"]}
+    assert listed[a.id]["silenced_until"] is not None and listed[other.id]["silenced_until"] is None

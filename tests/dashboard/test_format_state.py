@@ -8,7 +8,7 @@ import pytest
 
 from dashboard import format as fmt
 from dashboard import i18n
-from dashboard.alerting import event_label, fact_rows, silence_body
+from dashboard.alerting import event_label, fact_rows, silence_body, state_text
 from dashboard.app import controls_href
 from dashboard.client import Alert, AlertDetail, AlertEvent
 from dashboard.permissions import allowed_actions
@@ -202,3 +202,13 @@ def test_a_silence_from_an_alert_matches_its_indicator_entity_and_district_for_t
                     "entity_kind": "enterprise", "entity_id": 41, "district_id": 3, "alert_id": 7}
     with pytest.raises(ValueError):
         silence_body(a, "mute", 2, "x", at)
+
+
+def test_a_silenced_alert_says_so_on_its_page_and_in_the_list() -> None:
+    at = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+    base = {"id": 9, "level": "red", "state": "open", "indicator_code": "power.consumption",
+            "entity_kind": "enterprise", "entity_id": 1, "opened_at": at, "episode_started_at": at}
+    silenced = AlertDetail.model_validate({**base, "silenced_until": at})
+    assert ("静默中（不发邮件）至", "2026-11-28 10:00") in fact_rows(silenced, "zh", "")
+    assert state_text(silenced, "zh") == "待处置 · 静默中" and state_text(silenced, "en") == "Open · silenced"
+    assert state_text(Alert.model_validate(base), "zh") == "待处置"
