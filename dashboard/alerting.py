@@ -42,13 +42,18 @@ def entity_name(a: Alert, lang: str) -> str:
 
 
 def action_body(action: str, text: str, to: str) -> dict[str, Any]:
-    """The request body of an alert action (pure)."""
+    """The request body of an alert action (pure): `text` is the note, reason,
+    countermeasures or comment; `to` the position escalated to, or the department assigned."""
     if action == "acknowledge":
         return {"note": text or None}
     if action == "escalate":
         return {"targets": [to or POSITIONS[0]], "reason": text}
     if action == "resolve":
         return {"countermeasures": text}
+    if action == "close":
+        return {"reason": text}
+    if action == "assign":
+        return {"department": to}
     return {"text": text}
 
 
@@ -59,6 +64,8 @@ def fact_rows(a: AlertDetail, lang: str, unit: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if a.silenced_until is not None:
         out.append((t("alerts.silenced_now", lang), fmt.local_time(a.silenced_until)))
+    if a.department:
+        out.append((t("alerts.department", lang), a.department))
     if a.report_gap is not None and a.value is None:
         out.append((t("alerts.last_report", lang), fmt.local_time(a.report_gap.since)))
     if a.value is not None:

@@ -485,10 +485,10 @@ class ApiClient:
         return self._get(f"/alerts/{alert_id}", AlertDetail)
 
     ACTION_PATHS = {"acknowledge": "acknowledge", "escalate": "escalate", "resolve": "resolve",
-                    "comment": "comments", "close": "close"}
+                    "comment": "comments", "close": "close", "assign": "assign"}
 
     def alert_action(self, alert_id: int, action: str, body: dict[str, Any]) -> AlertDetail:
-        """`POST /alerts/{id}/{acknowledge|escalate|resolve|comments|close}` (role-checked by
+        """`POST /alerts/{id}/{acknowledge|escalate|resolve|comments|close|assign}` (role-checked by
         the API), then the alert as it is now, with its timeline."""
         if action not in self.ACTION_PATHS:
             raise ValueError(f"unknown alert action {action!r}")

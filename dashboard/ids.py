@@ -43,6 +43,7 @@ ALERT_FILTER_STATE = "alert-filter-state"
 ALERT_ACTION = "alert-action"  # pattern ids on the alert page: {"type": ..., "alert": id[, "action"]}
 ALERT_TEXT = "alert-text"
 ALERT_TO = "alert-to"
+ALERT_DEPT = "alert-dept"
 ALERT_MESSAGE = "alert-message"
 ALERT_TIMELINE = "alert-timeline"
 ALERT_ID = "alert-id"

@@ -4,10 +4,10 @@ narrowed by what the alert's state admits."""
 
 from __future__ import annotations
 
-ACTIONS = ("acknowledge", "escalate", "resolve", "comment")
+ACTIONS = ("acknowledge", "escalate", "resolve", "close", "assign", "comment")
 # The permission (as listed by /auth/me) each action needs.
 PERMISSION = {"acknowledge": "alert.acknowledge", "escalate": "alert.escalate", "resolve": "alert.resolve",
-              "comment": "alert.comment"}
+              "close": "alert.close", "assign": "alert.assign", "comment": "alert.comment"}
 SILENCE_PERMISSION = "alert.silence"  # silences and maintenance windows
 
 

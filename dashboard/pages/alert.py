@@ -1,6 +1,7 @@
 """One alert: what fired and why (expected band, explanation), its episode chart, its
 timeline, and the actions — acknowledge, escalate, resolve with countermeasures (对策建议),
-comment — offered by role and done through the API, which records who and when."""
+close as a false alarm (误报), assign to a department, comment, silence — offered by role and
+done through the API, which records who and when."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ from dashboard.state import ViewState
 
 dash.register_page(__name__, path_template="/alerts/<alert_id>", title="预警 · 运监", name="alert")
 
-BUTTON_CLASS = {"acknowledge": "btn primary", "escalate": "btn warn", "resolve": "btn ok", "comment": "btn"}
+BUTTON_CLASS = {"acknowledge": "btn primary", "escalate": "btn warn", "resolve": "btn ok", "close": "btn",
+                "assign": "btn", "comment": "btn"}
 
 
 def layout(alert_id: str = "", **kwargs: Any) -> html.Div:
@@ -67,6 +69,8 @@ def layout(alert_id: str = "", **kwargs: Any) -> html.Div:
         dcc.Dropdown(id={"type": ids.ALERT_TO, "alert": aid}, value=POSITIONS[0], clearable=False,
                      searchable=False, style={"minWidth": "220px"},
                      options=[{"label": t(f"position.{p}", lang), "value": p} for p in POSITIONS]),
+        dcc.Input(id={"type": ids.ALERT_DEPT, "alert": aid}, placeholder=t("alerts.department_hint", lang),
+                  value=a.department or "", className="dept", style={"minWidth": "260px"}),
         *[html.Button(t(f"alerts.{'ack' if act == 'acknowledge' else act}", lang),
                       id={"type": ids.ALERT_ACTION, "action": act, "alert": aid}, n_clicks=0,
                       className=BUTTON_CLASS[act], disabled=act not in allowed) for act in ACTIONS],
@@ -161,9 +165,10 @@ def timeline(a: AlertDetail, lang: str) -> html.Ul:
                Input({"type": ids.ALERT_ACTION, "action": ALL, "alert": MATCH}, "n_clicks"),
                State({"type": ids.ALERT_TEXT, "alert": MATCH}, "value"),
                State({"type": ids.ALERT_TO, "alert": MATCH}, "value"),
+               State({"type": ids.ALERT_DEPT, "alert": MATCH}, "value"),
                State({"type": ids.ALERT_ID, "alert": MATCH}, "data"),
                prevent_initial_call=True)
-def _act(clicks: list[int], text: str | None, to: str | None, store: dict[str, Any]) -> Any:
+def _act(clicks: list[int], text: str | None, to: str | None, dept: str | None, store: dict[str, Any]) -> Any:
     """Run the clicked action through the API; show the new timeline and state."""
     trig = dash.ctx.triggered_id
     keep = [dash.no_update] * len(clicks)
@@ -171,10 +176,14 @@ def _act(clicks: list[int], text: str | None, to: str | None, store: dict[str, A
         return dash.no_update, dash.no_update, keep, dash.no_update
     action, lang = str(trig["action"]), store.get("lang", "zh")
     text = (text or "").strip()
-    if action in ("resolve", "comment", "escalate") and not text:
+    if action in ("resolve", "comment", "escalate", "close") and not text:
         return dash.no_update, t("alerts.text", lang), keep, dash.no_update
+    dept = (dept or "").strip()
+    if action == "assign" and not dept:
+        return dash.no_update, t("alerts.department_hint", lang), keep, dash.no_update
     try:
-        a = context.api().alert_action(int(store["id"]), action, action_body(action, text, to or ""))
+        a = context.api().alert_action(int(store["id"]), action,
+                                       action_body(action, text, dept if action == "assign" else to or ""))
     except ApiError as exc:
         msg = t("alerts.forbidden", lang) if exc.status == 403 else f"{t('common.error', lang)}{exc.detail}"
         return dash.no_update, msg, keep, dash.no_update

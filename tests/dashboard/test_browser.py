@@ -199,6 +199,32 @@ def test_a_duty_officer_silences_an_alerts_indicator_from_its_page(dashboard_sta
     assert console_errors(browser) == []
 
 
+def test_a_duty_officer_assigns_an_alert_to_a_department(dashboard_stack: Any, browser: Any,
+                                                          output_dir: Path) -> None:
+    aid = dashboard_stack.alerts.district_alert_id
+    login(browser, dashboard_stack.dash_url, next_path=f"/alerts/{aid}")
+    wait_css(browser, ".timeline")
+    settle(browser)
+    before = len(browser.find_elements(By.CSS_SELECTOR, ".timeline li"))
+    assign = browser.find_element(By.XPATH, "//button[text()='指派']")
+    close = browser.find_element(By.XPATH, "//button[text()='误报关闭（填写原因）']")
+    assert assign.is_enabled() and close.is_enabled()
+    assign.click()  # no department yet: a hint, nothing sent
+    wait_text(browser, ".actions .action-message", "承办部门")
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".timeline li")) == before
+    browser.find_element(By.XPATH, "//input[starts-with(@placeholder, '承办部门')]").send_keys("市工信局运行科")
+    assign.click()
+    WebDriverWait(browser, 20).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".timeline li")) > before)
+    assert "已指派" in browser.find_element(By.CSS_SELECTOR, ".timeline").text
+    assert "市工信局运行科" in browser.find_element(By.CSS_SELECTOR, ".timeline").text
+    engine = create_engine(dashboard_stack.database_url)
+    with engine.connect() as c:
+        assert c.execute(text("SELECT department FROM alert WHERE id = :a"), {"a": aid}).scalar() == "市工信局运行科"
+    engine.dispose()
+    shot(browser, output_dir, "alert-assigned-zh", full=False)
+    assert console_errors(browser) == []
+
+
 def test_a_district_officer_sees_their_own_district(dashboard_stack: Any, browser: Any, output_dir: Path) -> None:
     login(browser, dashboard_stack.dash_url, username="t_wuda")
     wait_css(browser, ".kpis .kpi")

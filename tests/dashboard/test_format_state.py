@@ -108,10 +108,12 @@ def test_login_only_redirects_within_the_dashboard() -> None:
 
 
 def test_alert_actions_follow_the_permissions_the_api_reports_and_the_state() -> None:
-    handler = ["alert.read", "alert.acknowledge", "alert.escalate", "alert.resolve", "alert.comment"]
-    assert allowed_actions(handler, "open") == {"acknowledge", "escalate", "resolve", "comment"}
-    assert allowed_actions(handler, "acknowledged") == {"escalate", "resolve", "comment"}
+    handler = ["alert.read", "alert.acknowledge", "alert.escalate", "alert.resolve", "alert.close", "alert.assign",
+               "alert.comment"]
+    assert allowed_actions(handler, "open") == {"acknowledge", "escalate", "resolve", "close", "assign", "comment"}
+    assert allowed_actions(handler, "acknowledged") == {"escalate", "resolve", "close", "assign", "comment"}
     assert allowed_actions(handler, "resolved") == {"comment"}
+    assert allowed_actions(handler, "false_alarm") == {"comment"}
     assert allowed_actions(["alert.read", "alert.comment", "alert.manage_rules"], "open") == {"comment"}
     assert allowed_actions(["read"], "open") == frozenset()
     # Permission names of another kind never unlock an action.
@@ -212,3 +214,11 @@ def test_a_silenced_alert_says_so_on_its_page_and_in_the_list() -> None:
     assert ("静默中（不发邮件）至", "2026-11-28 10:00") in fact_rows(silenced, "zh", "")
     assert state_text(silenced, "zh") == "待处置 · 静默中" and state_text(silenced, "en") == "Open · silenced"
     assert state_text(Alert.model_validate(base), "zh") == "待处置"
+
+
+def test_closing_as_a_false_alarm_and_assigning_send_what_the_api_expects() -> None:
+    from dashboard.alerting import action_body
+
+    assert action_body("close", "表计故障，数据已更正", "") == {"reason": "表计故障，数据已更正"}
+    assert action_body("assign", "", "市工信局运行科") == {"department": "市工信局运行科"}
+    assert action_body("escalate", "停产", "bureau_leader") == {"targets": ["bureau_leader"], "reason": "停产"}
