@@ -183,7 +183,8 @@ def entity_names(session: Session, targets: Iterable[tuple[str, int]]) -> dict[t
         SELECT 'district', id, name_zh, name_en FROM district WHERE id = ANY(CAST(:d AS int[]))
         UNION ALL SELECT 'park', id, name_zh, name_en FROM park WHERE id = ANY(CAST(:p AS int[]))
         UNION ALL SELECT 'enterprise', id, name_zh, name_en FROM enterprise WHERE id = ANY(CAST(:e AS int[]))"""),
-        {k[0]: [i for kind, i in wanted if kind == k] for k in ("district", "park", "enterprise")}).all()
+        {"d": [i for k, i in wanted if k == "district"], "p": [i for k, i in wanted if k == "park"],
+         "e": [i for k, i in wanted if k == "enterprise"]}).all()
     return {(kind, int(i)): (zh, en) for kind, i, zh, en in rows}
 
 

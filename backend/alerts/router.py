@@ -317,13 +317,14 @@ def get_alert(alert_id: IdPath, principal: Viewer, session: SessionDep) -> Alert
     names = repo.names_for(session, [a.id, *(m.id for m in members)])
     windows = service.active_windows(session, now)
     base = _out(a, now, names.get(a.id), windows)
-    chart = None if a.is_group else service.chart_data(session, a, now)
-    if chart is not None and chart.gap is not None:  # a silent meter: its last reports and the silence
+    scored = repo.points(session, a.id)
+    silence = None if a.is_group else service.silence_chart(session, a, now, len(scored))
+    if silence is not None and silence.gap is not None:  # a silent meter: its last reports and the silence
         points = [PointOut(time=t, value=v, expected=None, lower=None, upper=None, severity=0.0)
-                  for t, v in zip(chart.times, chart.values, strict=True)]
-        gap: ReportGapOut | None = ReportGapOut(since=chart.gap[0], until=chart.gap[1])
+                  for t, v in zip(silence.times, silence.values, strict=True)]
+        gap: ReportGapOut | None = ReportGapOut(since=silence.gap[0], until=silence.gap[1])
     else:
-        points, gap = [PointOut.model_validate(p) for p in repo.points(session, a.id)], None
+        points, gap = [PointOut.model_validate(p) for p in scored], None
     return AlertDetail(
         **base.model_dump(),
         timeline=_timeline(session, repo.events(session, a.id)),

@@ -428,9 +428,8 @@ MISSING_CHART_POINTS = 96  # a day of 15-minute reports (four days of hourly one
 
 def chart_data(session: Session, alert: Alert, now: datetime) -> ChartData | None:
     """The chart of an alert (of its first member for a park group): the scored points around
-    the episode with their expected band; for a series that stopped reporting (no scored
-    points), its last reports and the silence since, up to when reports resumed or `now`.
-    None when there is nothing to draw."""
+    the episode with their expected band; for a series that stopped reporting, its last
+    reports and the silence since (`silence_chart`). None when there is nothing to draw."""
     target = alert
     if alert.is_group:
         found = repo.members(session, alert.id)
@@ -438,22 +437,28 @@ def chart_data(session: Session, alert: Alert, now: datetime) -> ChartData | Non
             return None
         target = found[0]
     pts = repo.points(session, target.id)
-    scored = (ChartData([p.time for p in pts], [p.value for p in pts], [p.expected for p in pts],
-                        [p.lower for p in pts], [p.upper for p in pts], target.episode_started_at)
-              if len(pts) >= 2 else None)
-    checks = set(target.checks or [])
-    if "missing" not in checks or target.series_id is None or (scored is not None and checks != {"missing"}):
-        return scored
-    # A silence (and nothing else fired): the last reports before it, the first after it if
-    # reports resumed (the points scored then would show only those). The episode of a
-    # silence starts one interval after the last report (check_missing).
-    pivot = target.episode_started_at
-    end = target.signal_ended_at or target.resolved_at or now
-    around = repo.reports_around(session, target.series_id, pivot, MISSING_CHART_POINTS, max(end, now),
+    silence = silence_chart(session, target, now, len(pts))
+    if silence is not None or len(pts) < 2:
+        return silence
+    return ChartData([p.time for p in pts], [p.value for p in pts], [p.expected for p in pts],
+                     [p.lower for p in pts], [p.upper for p in pts], target.episode_started_at)
+
+
+def silence_chart(session: Session, alert: Alert, now: datetime, n_scored: int) -> ChartData | None:
+    """For a missing-report alert with nothing else fired (or nothing scored: fewer than 2 of
+    its `n_scored` points), the last reports before the silence and the first after it if
+    reports resumed (points scored then would show only those), up to `now`; else None."""
+    checks = set(alert.checks or [])
+    if "missing" not in checks or alert.series_id is None or (n_scored >= 2 and checks != {"missing"}):
+        return None
+    # The episode of a silence starts one interval after the last report (check_missing).
+    pivot = alert.episode_started_at
+    end = alert.signal_ended_at or alert.resolved_at or now
+    around = repo.reports_around(session, alert.series_id, pivot, MISSING_CHART_POINTS, max(end, now),
                                  MISSING_CHART_POINTS // 4)
     before = [t for t, _ in around if t <= pivot]
     if len(around) < 2 or not before:
-        return scored
+        return None
     resumed = next((t for t, _ in around if t > pivot), None)
     none: list[float | None] = [None] * len(around)
     return ChartData([t for t, _ in around], [v for _, v in around], none, none, none, pivot,

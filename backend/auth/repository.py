@@ -93,12 +93,6 @@ def session_credential(session: Session, token_hash: str) -> Credential | None:
     return Credential(token_hash, revoked_at, expires_at, user_id, username, role, district_id, enterprise_id, active)
 
 
-def api_key_by_prefix(session: Session, prefix: str) -> tuple[ApiKey, User] | None:
-    row = session.execute(select(ApiKey, User).join(User, User.id == ApiKey.user_id)
-                          .where(ApiKey.prefix == prefix)).first()
-    return (row[0], row[1]) if row else None
-
-
 def touch_api_key(session: Session, key_id: int, now: datetime) -> None:
     session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
 

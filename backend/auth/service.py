@@ -44,10 +44,10 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def principal_for(user: User, api_key: ApiKey | None = None) -> Principal:
+def principal_for(user: User) -> Principal:
+    """The principal of a logged-in user (every scope: scopes narrow API keys only)."""
     return Principal(user_id=user.id, username=user.username, role=Role(user.role), district_id=user.district_id,
-                     enterprise_id=user.enterprise_id, api_key_id=api_key.id if api_key else None,
-                     scopes=frozenset(api_key.scopes) if api_key else frozenset(rules.KEY_SCOPES))
+                     enterprise_id=user.enterprise_id, scopes=frozenset(rules.KEY_SCOPES))
 
 
 def audit(session: Session, actor: Principal | None, action: str, object_type: str, object_id: object = None,

@@ -84,7 +84,6 @@ def alert_context(session: Session, alert: Alert, kind: str, now: datetime, **ex
                          "name_zh": metas[m.series_id].entity_zh if m.series_id in metas else f"#{m.id}",
                          "name_en": metas[m.series_id].entity_en if m.series_id in metas else f"#{m.id}"}
                         for m in members]
-        c["chart_alert_id"] = members[0].id if members else None
     c.update(extra)
     return c
 

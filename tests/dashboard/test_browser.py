@@ -138,12 +138,18 @@ def test_the_wall_screen_is_dark_without_chrome_and_cycles_through_pages(dashboa
         quit_driver(driver)
 
 
-def test_a_duty_officer_acknowledges_an_alert_and_sees_its_timeline_grow(dashboard_stack: Any, browser: Any,
-                                                                          output_dir: Path) -> None:
-    aid = dashboard_stack.alerts.district_alert_id
-    login(browser, dashboard_stack.dash_url, next_path=f"/alerts/{aid}")
+def open_district_alert(stack: Any, browser: Any) -> int:
+    """Log in as the duty officer on the district alert's page, drawn; returns its id."""
+    aid = int(stack.alerts.district_alert_id)
+    login(browser, stack.dash_url, next_path=f"/alerts/{aid}")
     wait_css(browser, ".timeline")
     settle(browser)
+    return aid
+
+
+def test_a_duty_officer_acknowledges_an_alert_and_sees_its_timeline_grow(dashboard_stack: Any, browser: Any,
+                                                                          output_dir: Path) -> None:
+    open_district_alert(dashboard_stack, browser)
     before = len(browser.find_elements(By.CSS_SELECTOR, ".timeline li"))
     ack = browser.find_element(By.CSS_SELECTOR, "button.btn.primary")
     assert ack.is_enabled()
@@ -160,10 +166,7 @@ def test_a_duty_officer_silences_an_alerts_indicator_from_its_page(dashboard_sta
                                                                     output_dir: Path) -> None:
     """The 静默 button needs a reason, then creates a silence of this indicator on this entity
     (within its district) through the API, for the chosen hours."""
-    aid = dashboard_stack.alerts.district_alert_id
-    login(browser, dashboard_stack.dash_url, next_path=f"/alerts/{aid}")
-    wait_css(browser, ".timeline")
-    settle(browser)
+    aid = open_district_alert(dashboard_stack, browser)
     button = browser.find_element(By.CSS_SELECTOR, ".silence button.btn")
     assert button.is_enabled() and button.text == "静默"
     button.click()
@@ -201,10 +204,7 @@ def test_a_duty_officer_silences_an_alerts_indicator_from_its_page(dashboard_sta
 
 def test_a_duty_officer_assigns_an_alert_to_a_department(dashboard_stack: Any, browser: Any,
                                                           output_dir: Path) -> None:
-    aid = dashboard_stack.alerts.district_alert_id
-    login(browser, dashboard_stack.dash_url, next_path=f"/alerts/{aid}")
-    wait_css(browser, ".timeline")
-    settle(browser)
+    aid = open_district_alert(dashboard_stack, browser)
     before = len(browser.find_elements(By.CSS_SELECTOR, ".timeline li"))
     assign = browser.find_element(By.XPATH, "//button[text()='指派']")
     close = browser.find_element(By.XPATH, "//button[text()='误报关闭（填写原因）']")
