@@ -69,6 +69,9 @@ INTERVAL_PROBE = 8
 # so a short series reaches its true noise level within its warm-up instead of
 # growing from a small first residual by at most a few per cent a step.
 SETTLE = 10
+# A monthly series is modelled in logs when its values are positive and at least half
+# of its first steps change it by less than this share of its size.
+LOG_STEP = 0.25
 # Scored residuals a seasonal model needs before it may be the expectation.
 SEASON_MIN, SEASON_MIN_MONTHLY = 20, 4
 
@@ -116,6 +119,8 @@ class DetectorConfig:
     # Sub-daily series are left unbounded: on NAB a cap of 3 cost the held-out half 19
     # points (docs/detection.md).  0 switches the bound off.
     env_growth: float = 3.0
+    # Monthly series whose values are all positive are modelled in logs (see _step).
+    log_monthly: bool = True
 
 
 def default_warmup(kind: int) -> int:
@@ -184,6 +189,16 @@ def _state(n: int, cfg: DetectorConfig) -> dict[str, np.ndarray]:
         "lm": f(n),
         "lv": f(n),
         "lcnt": f(n, dtype=np.int64),
+        # Every value so far > 0, and whether the series is modelled in logs (monthly only).
+        "xpos": np.ones(n, dtype=bool),
+        "logm": np.zeros(n, dtype=bool),
+        # Steps, while the interval is probed, that changed the value by < LOG_STEP of its size.
+        "nsmall": f(n, dtype=np.int64),
+        # Time and point count of the first point the models learned from.
+        "t0": nan.copy(),
+        "n0": f(n, dtype=np.int64),
+        # Seasonal models (columns 1, 2) whose first year has been untilted.
+        "untilted": np.zeros((n, 3), dtype=bool),
     }
 
 
@@ -313,16 +328,97 @@ def _slots(
     return slot1, pred2, slot2, plain
 
 
-def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.ndarray) -> StepOutput:
-    m = len(x)
+# Model state a monthly series drops when it restarts in logs (the sampling interval,
+# point count, warm-up and the detector's settings are kept).
+_RESTART_KEYS = (
+    "t0", "n0", "untilted", "lvl", "trend", "sc", "nsc", "s1", "c1", "s2", "c2", "zs", "zd", "vf", "vs", "pchg", "run",
+    "env", "benv", "gdev", "last_r", "sdr", "recent", "lm", "lv", "lcnt", "last_x",
+)
+
+
+def _restart_in_logs(st: dict[str, np.ndarray], cfg: DetectorConfig, rows: np.ndarray) -> None:
+    """Reset the models of ``rows`` to a fresh series (their next point is a first point)."""
+    fresh = _state(len(rows), cfg)
+    for key in _RESTART_KEYS:
+        st[key][rows] = fresh[key]
+    st["logm"][rows] = True
+
+
+def _logs_to_units(st: dict[str, np.ndarray], rows: np.ndarray) -> None:
+    """Convert the models of log-modelled ``rows`` back to the series' own units.
+
+    Levels and seasonal slots are exponentiated; trends, scales and residuals (small
+    in logs) are multiplied by the level (first order); the feature maxima and the
+    score's history are dimensionless and stay.
+    """
+    lv = st["lvl"][rows]
+    e = np.exp(np.nan_to_num(lv))  # (r, 3)
+    st["lvl"][rows] = np.where(np.isnan(lv), np.nan, e)
+    st["trend"][rows] = e * st["trend"][rows]
+    for key in ("sc", "sdr", "last_r", "vf", "vs"):
+        st[key][rows] = e * st[key][rows]
+    for key_s, key_c, col in (("s1", "c1", 1), ("s2", "c2", 2)):
+        base = e[:, col : col + 1]
+        seen = st[key_c][rows] > 0
+        st[key_s][rows] = np.where(seen, base * np.expm1(st[key_s][rows]), 0.0)
+    st["gdev"][rows] = e[:, 0] * st["gdev"][rows]
+    st["last_x"][rows] = np.exp(st["last_x"][rows])
+    st["logm"][rows] = False
+
+
+def _untilt_first_year(
+    st: dict[str, np.ndarray],
+    x: np.ndarray,
+    t: np.ndarray,
+    lvl: np.ndarray,
+    first: np.ndarray,
+    models: tuple[tuple[int, np.ndarray, np.ndarray], ...],
+) -> np.ndarray:
+    """Take the first year's growth out of a monthly seasonal model's slots.
+
+    In its first year a seasonal model holds its level and sets each month's slot
+    against it, so a month k months after the start also holds k months of growth.
+    When the model first meets a month again (a year on), the gap r between that
+    value and the expectation is the year's growth: each slot loses r * k / 12, the
+    level gains r and the trend becomes r per year.  Without this, the seam between
+    the last and the first month of that year jumped in every later year.  Only the
+    state before the current point is changed; ``lvl`` (this step's level) in place.
+    The current point then fits exactly, so it does not count as a scored residual
+    (returned mask): a scale starting from a zero residual would make the model
+    look perfect.
+    """
+    turned = np.zeros(st["untilted"].shape, dtype=bool)
+    m0 = np.nan_to_num(st["t0"]).astype("datetime64[s]").astype("datetime64[M]").astype(np.int64) % 12
+    for col, slot, seen in models:
+        key_s, key_c = f"s{col}", f"c{col}"
+        turn = seen & (st["kind"] == KIND_MONTHLY) & ~st["untilted"][:, col] & ~first
+        turned[:, col] = turn
+        if not turn.any():
+            continue
+        idx = np.flatnonzero(turn)
+        r = x[idx] - (lvl[idx, col] + st["trend"][idx, col] + st[key_s][idx, slot[idx]])
+        steps = np.maximum(st["n"][idx] - st["n0"][idx], 1)
+        k = (np.arange(st[key_s].shape[1])[None, :] % 12 - m0[idx, None]) % 12
+        st[key_s][idx] -= np.where(st[key_c][idx] > 0, r[:, None] * k / 12.0, 0.0)
+        st["trend"][idx, col] = r / steps
+        lvl[idx, col] = lvl[idx, col] + r - r / steps
+    st["untilted"] |= turned
+    return turned
+
+
+def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_in: np.ndarray) -> StepOutput:
+    m = len(x_in)
     rows = np.arange(m)
     first = st["n"] == 0
+    st["xpos"] = st["xpos"] & (x_in > 0)
     # --- sampling interval (fixed after INTERVAL_PROBE deltas) ----------------
     delta = t - st["last_t"]
     probing = np.isnan(st["dt"]) & ~first
     good = probing & (delta > 0)
     st["dtmin"] = np.where(good, np.minimum(st["dtmin"], delta), st["dtmin"])
     st["ndt"] = st["ndt"] + good
+    size = np.maximum(np.abs(x_in), np.abs(np.nan_to_num(st["last_x"])))
+    st["nsmall"] = st["nsmall"] + (good & (np.abs(x_in - st["last_x"]) < LOG_STEP * size))
     fix = probing & (st["ndt"] >= INTERVAL_PROBE) & np.isfinite(st["dtmin"])
     if fix.any():
         dtv = st["dtmin"]
@@ -342,6 +438,29 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.n
             else cfg.tail_halflife
         )
         st["halflife"] = np.where(fix, hl, st["halflife"])
+        # A monthly series of positive values (output, consumption, a year-to-date total)
+        # is modelled in logs: its season and its growth are proportions, so a February
+        # that holds January too, or a winter peak that grows with the economy, is one
+        # learned shape instead of a residual that grows every year.  Its models restart
+        # from this point (the first INTERVAL_PROBE points were in the old units).
+        # A growth rate hovering a few points above zero (its steps are large against
+        # its size) stays in its own units: in logs its noise would be grossly skewed.
+        modest = 2 * st["nsmall"] >= st["ndt"]
+        go_log = fix & (kind == KIND_MONTHLY) & st["xpos"] & modest & cfg.log_monthly
+        if go_log.any():
+            idx = np.flatnonzero(go_log)
+            _restart_in_logs(st, cfg, idx)
+            first = first | go_log
+    # A value <= 0 shows a log-modelled series is not a positive quantity after all (a
+    # growth rate that turned negative, a month with no output): its models go back to
+    # the series' own units, learned state converted, before this point is scored.
+    back = st["logm"] & (x_in <= 0)
+    if back.any():
+        _logs_to_units(st, np.flatnonzero(back))
+    logm = st["logm"]
+    x = np.where(logm, np.log(np.where(logm, x_in, 1.0)), x_in) if logm.any() else x_in
+    st["t0"] = np.where(first, t, st["t0"])
+    st["n0"] = np.where(first, st["n"], st["n0"])
     seasonal = st["kind"] >= 0
     # --- baselines: expectation and residual per model ------------------------
     lvl = np.where(np.isnan(st["lvl"]), x[:, None], st["lvl"])
@@ -351,6 +470,11 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.n
         slot1 = slot2 = true2 = plain = np.zeros(m, dtype=np.int64)
     seen1 = seasonal & (st["c1"][rows, slot1] > 0)
     seen2 = seasonal & (st["c2"][rows, slot2] > 0)
+    turned = (
+        _untilt_first_year(st, x, t, lvl, first, ((1, slot1, seen1), (2, slot2, seen2)))
+        if seasonal.any()
+        else np.zeros((m, 3), dtype=bool)
+    )
     season = np.stack(
         [
             np.zeros(m),
@@ -407,7 +531,10 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.n
     nk = st["nk"]
     coarse = (st["kind"] >= KIND_DAILY)[:, None]
     settled = (nk >= SETTLE)[:, None] | ~coarse
-    early = np.where(coarse, 1.0 / (nk + 1.0)[:, None], 0.0)
+    # A monthly seasonal model starts scoring a year in: its scales average its own
+    # residuals (gain 1 / (its scored residuals + 1)), not the series' point count.
+    count = np.where((st["kind"] == KIND_MONTHLY)[:, None], st["nsc"], nk[:, None])
+    early = np.where(coarse, 1.0 / (count + 1.0), 0.0)
     a_f, a_s = np.maximum(cfg.vol_fast, early), np.maximum(cfg.vol_slow, early)
     vf = np.where(sdr_ok, (1 - a_f) * st["vf"] + a_f * adr, adr)
     vs = np.where(sdr_ok, (1 - a_s) * st["vs"] + a_s * adr, adr)
@@ -466,7 +593,7 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.n
     st["gdev"] = np.where(first, 0.0, gdev + cfg.scale_alpha * (np.abs(x - lvl[:, 0]) - gdev))
     lim = cfg.huber * np.where(np.isfinite(sc) & settled, sc, np.inf)
     rc = np.clip(resid, -lim, lim)
-    scored = usable & ~first[:, None]
+    scored = usable & ~first[:, None] & ~turned
     a_sc = np.maximum(cfg.scale_alpha, early)
     new_sc = np.where(np.isfinite(sc), sc + a_sc * (np.minimum(np.abs(resid), lim) - sc), np.abs(resid))
     st["sc"] = np.where(scored, new_sc, sc)
@@ -494,4 +621,9 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.n
     st["n"] = st["n"] + 1
     st["nk"] = st["nk"] + (st["kind"] >= 0)
     st["last_t"], st["last_x"] = t, x
+    if logm.any():
+        # Back to the series' units: the expectation, and the scale by the delta method.
+        e_raw = np.exp(np.where(logm, exp_best, 0.0))
+        exp_best = np.where(logm, e_raw, exp_best)
+        s_best = np.where(logm, e_raw * s_best, s_best)
     return StepOutput(out, exp_best, s_best, ratios, warm, lik)
