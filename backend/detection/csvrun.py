@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -29,13 +30,41 @@ def probation(n: int) -> int:
     return int(min(math.floor(PROBATION_FRACTION * n), PROBATION_MAX))
 
 
+# A statistics bureau's month: 2020年2月, 2020年1-2月 (January and February as one
+# figure: dated February), 2020年1—2月.
+_CN_MONTH = re.compile(r"^\s*(\d{4})\s*年\s*(?:\d{1,2}\s*[-–—~至]\s*)?(\d{1,2})\s*月(?:份)?\s*$")
+
+
+def parse_times(raw: pd.Series) -> pd.Series:
+    """Timestamps of a file: anything pandas reads (ISO dates and times, 2020-02), else
+    Chinese months as a bureau writes them (2020年2月; 2020年1-2月 is February)."""
+    text = raw.astype(str)
+    try:
+        return pd.to_datetime(text, format="ISO8601")
+    except (ValueError, TypeError):
+        pass
+    parts = text.str.extract(_CN_MONTH)
+    cn = pd.to_datetime(parts[0] + "-" + parts[1].str.zfill(2) + "-01", errors="coerce")
+    other = pd.to_datetime(text.where(cn.isna()), errors="coerce", format="mixed")
+    out = cn.fillna(other)
+    bad = out.isna()
+    if bad.any():
+        raise ValueError(f"unreadable timestamp {text[bad].iloc[0]!r}")
+    return out
+
+
 def _load(path: Path) -> tuple[pd.Series, np.ndarray, np.ndarray]:
-    df = pd.read_csv(path)
+    df = pd.read_csv(path, dtype={"value": str}, keep_default_na=False)
     if "timestamp" not in df.columns or "value" not in df.columns:
         raise ValueError(f"{path}: needs columns timestamp,value")
-    ts = pd.to_datetime(df["timestamp"])
+    try:
+        ts = parse_times(df["timestamp"])
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     secs = (ts - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy(dtype=float)
-    values = pd.to_numeric(df["value"], errors="coerce").to_numpy(dtype=float)
+    # Thousands separators (1,234.5) are read; an empty or unreadable value scores 0.
+    text = df["value"].astype(str).str.replace(",", "", regex=False).str.strip()
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
     return df["timestamp"], secs, values
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from backend.detection import (
     DetectorConfig,
@@ -85,3 +86,35 @@ def test_detect_csv_mirrors_the_tree_and_writes_timestamp_and_anomaly_score(tmp_
         assert got["anomaly_score"].between(0, 1).all()
         assert got["anomaly_score"].idxmax() == 250
     assert not (out / "notes.txt").exists()
+
+
+def test_detect_csv_reads_a_bureau_table_chinese_months_and_thousands_separators(tmp_path: Path) -> None:
+    # 2015-2022 as a bureau writes it: 2016年1-2月 (January and February as one figure,
+    # dated February), 2016年3月, ...; values with thousands separators; one value missing.
+    rng = np.random.default_rng(5)
+    labels, values = [], []
+    for year in range(2015, 2023):
+        for month in range(2, 13):
+            base = 1000.0 * 1.05 ** (year - 2015 + month / 12) * (1 + rng.normal(0, 0.015))
+            v = base * (2.0 if month == 2 else 1.0) * (0.75 if (year, month) == (2020, 2) else 1.0)
+            labels.append(f"{year}年1-2月" if month == 2 else f"{year}年{month}月")
+            values.append(f"{v:,.1f}")
+    values[40] = ""
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    pd.DataFrame({"timestamp": labels, "value": values}).to_csv(src / "output.csv", index=False)
+    assert run_directory(src, out) == 1
+    got = pd.read_csv(out / "output.csv")
+    assert list(got["timestamp"]) == labels
+    assert got["anomaly_score"].between(0, 1).all() and got["anomaly_score"][40] == 0.0
+    top = got["timestamp"][got["anomaly_score"].idxmax()]
+    assert top == "2020年1-2月", got.sort_values("anomaly_score").tail(5)
+    assert got["anomaly_score"].max() >= 0.5
+
+
+def test_detect_csv_names_the_file_and_the_timestamp_it_cannot_read(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    pd.DataFrame({"timestamp": ["2020-01-01", "sometime"], "value": [1, 2]}).to_csv(src / "bad.csv", index=False)
+    with pytest.raises(ValueError, match=r"bad\.csv.*'sometime'"):
+        run_directory(src, tmp_path / "out")
