@@ -69,6 +69,8 @@ INTERVAL_PROBE = 8
 # so a short series reaches its true noise level within its warm-up instead of
 # growing from a small first residual by at most a few per cent a step.
 SETTLE = 10
+# Exactly-zero residuals after which a model's scale starts at 0 (a perfect fit).
+ZERO_RUN = 20
 # A monthly series is modelled in logs when its values are positive and at least half
 # of its first steps change it by less than this share of its size.
 LOG_STEP = 0.25
@@ -199,6 +201,8 @@ def _state(n: int, cfg: DetectorConfig) -> dict[str, np.ndarray]:
         "n0": f(n, dtype=np.int64),
         # Seasonal models (columns 1, 2) whose first year has been untilted.
         "untilted": np.zeros((n, 3), dtype=bool),
+        # Exactly-zero residuals a model has scored before its scale started.
+        "zrun": f((n, 3), dtype=np.int64),
     }
 
 
@@ -595,7 +599,16 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_in: n
     rc = np.clip(resid, -lim, lim)
     scored = usable & ~first[:, None] & ~turned
     a_sc = np.maximum(cfg.scale_alpha, early)
-    new_sc = np.where(np.isfinite(sc), sc + a_sc * (np.minimum(np.abs(resid), lim) - sc), np.abs(resid))
+    # A scale starts at its first non-zero residual.  On quantised data (integer
+    # speeds, counts) the first residual is often exactly 0, and a zero scale never
+    # grows under the clipped update: the model then looked perfect for ever, every
+    # residual was a z of thousands and the feature maxima blinded the detector.
+    # A model whose residuals stay exactly 0 (a noise-free series) gets its scale of 0
+    # after ZERO_RUN of them: there the fit is perfect.
+    zero = (np.abs(resid) == 0) & ~np.isfinite(sc)
+    st["zrun"] = np.where(scored & zero, st["zrun"] + 1, st["zrun"])
+    first_sc = np.where(np.abs(resid) > 0, np.abs(resid), np.where(st["zrun"] >= ZERO_RUN, 0.0, np.nan))
+    new_sc = np.where(np.isfinite(sc), sc + a_sc * (np.minimum(np.abs(resid), lim) - sc), first_sc)
     st["sc"] = np.where(scored, new_sc, sc)
     st["nsc"] = st["nsc"] + scored
     # Level of each model moves by the clipped residual; a seasonal model whose

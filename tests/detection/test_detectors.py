@@ -211,3 +211,37 @@ def test_a_unit_mixup_on_a_daily_series_does_not_hide_a_shutdown_months_later() 
     assert {"spike", "level_shift"} <= set(bounded[shutdown].checks)
     assert bounded[shutdown].score > 0.3
     assert unbounded[shutdown].checks == () and unbounded[shutdown].score < 0.01
+
+
+def test_integer_readings_whose_first_residual_is_zero_still_flag_a_collapse() -> None:
+    # Whole-number speeds (~62 +- 3) every 5 minutes, like a road sensor or a counter.
+    # The first two readings are equal and day 2 starts as day 1 did, so the level and
+    # the daily model each see a first residual of exactly 0.  A scale started at 0
+    # never grew under the clipped update: the model looked perfect, every later
+    # residual was a z of thousands and a collapse to 15 scored ~0.04 (as on NAB's
+    # realTraffic/speed_t4013).
+    rng = np.random.default_rng(11)
+    n, day = 5 * 288, 288
+    x = np.round(62 + rng.normal(0, 3, n))
+    x[1] = x[0]
+    x[day] = x[0]
+    x[4 * day + 100 : 4 * day + 104] = 15.0
+    start = dt.datetime(2015, 9, 1)
+    det = StreamingDetector(DetectorConfig(warmup=2 * day))
+    scores = [det.update(start + dt.timedelta(minutes=5 * i), float(v)).score for i, v in enumerate(x)]
+    assert max(scores[4 * day + 100 : 4 * day + 104]) >= 0.5
+    # Ordinary readings stay quiet.
+    quiet = scores[2 * day : 4 * day + 100]
+    assert sum(s >= 0.5 for s in quiet) <= 2, sorted(quiet)[-5:]
+
+
+def test_a_noise_free_series_keeps_its_perfect_fit() -> None:
+    # Residuals that stay exactly 0 (a clean square wave, NAB's
+    # art_daily_perfect_square_wave) start the scale at 0 after ZERO_RUN of them, as
+    # before: the wave itself raises no alarm.
+    n, day = 6 * 288, 288
+    x = np.where((np.arange(n) % day) < day // 2, 20.0, 80.0)
+    start = dt.datetime(2014, 4, 1)
+    det = StreamingDetector(DetectorConfig(warmup=2 * day))
+    scores = [det.update(start + dt.timedelta(minutes=5 * i), float(v)).score for i, v in enumerate(x)]
+    assert max(scores[2 * day :]) < 0.5, max(scores[2 * day :])
