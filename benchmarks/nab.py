@@ -136,21 +136,22 @@ def _report(months: list[dt.datetime], x: np.ndarray, form: str) -> tuple[list[d
 
     ``monthly``: every month; ``no_january``: January left out; ``jan_feb``: January and
     February as one February figure (NBS style); ``yoy``: 同比 growth in per cent of that
-    (January-February combined); ``ytd``: the year-to-date total (累计), January absent.
+    (January-February combined); ``ytd``: the year-to-date total (累计), January absent;
+    ``ytd_yoy``: 累计同比, the 同比 growth of that total.
     """
     if form == "monthly":
         return months, x
     keep = [i for i, m in enumerate(months) if m.month != 1]
     out = x.copy()
-    if form in ("jan_feb", "yoy", "ytd"):
+    if form in ("jan_feb", "yoy", "ytd", "ytd_yoy"):
         for i, m in enumerate(months):
             if m.month == 2:
                 out[i] = x[i - 1] + x[i]
-    if form == "ytd":
+    if form in ("ytd", "ytd_yoy"):
         for i, m in enumerate(months):
             if m.month > 2:
                 out[i] = out[i - 1] + x[i]
-    if form == "yoy":
+    if form in ("yoy", "ytd_yoy"):
         keep = [i for i in keep if i >= 12]
         out = 100.0 * (out / np.roll(out, 12) - 1.0)
     return [months[i] for i in keep], out[keep]
@@ -170,13 +171,16 @@ MONTHLY_SCENARIOS: tuple[tuple[str, float, np.ndarray | None, float, str, set[st
      {"2021-02", "2021-03", "2022-09", "2022-10", "2022-11"}),
     ("累计 year to date (Jan-Feb combined)", 0.015, MONTHLY_SEASON, 0.05, "ytd",
      {f"2020-{m:02d}" for m in range(3, 13)} | {"2021-11", "2021-12"}),
+    ("累计同比 % (Jan-Feb combined)", 0.015, MONTHLY_SEASON, 0.05, "ytd_yoy",
+     {f"2020-{m:02d}" for m in range(3, 13)} | {f"2021-{m:02d}" for m in range(2, 13)}
+     | {f"2022-{m:02d}" for m in range(9, 13)}),
 )
 
 
 def monthly_shocks(draws: int = 12) -> None:
     """Share of draws on which each shock is flagged, and alarms elsewhere (shock months + the next one excluded)."""
     for name, noise, season, growth, form, excused in MONTHLY_SCENARIOS:
-        hits_c = hits_r = others = 0
+        hits_c = hits_r = others = after = 0
         episodes = COVID | RATIONING | {"2020-03", "2021-11"} | excused
         for seed in range(draws):
             months, x = _report(*_monthly_levels(seed, noise, season, growth), form)
@@ -189,9 +193,11 @@ def monthly_shocks(draws: int = 12) -> None:
             hits_c += bool(alarms & COVID)
             hits_r += bool(alarms & RATIONING)
             others += len(alarms - episodes)
+            after += len(alarms & excused)
+        aftermath = f", aftermath months (not counted) {after}" if excused else ""
         print(
             f"monthly {name}: 2020 drop {hits_c}/{draws}, 2021 dip {hits_r}/{draws}, "
-            f"other alarms {others} in {draws} series"
+            f"other alarms {others} in {draws} series{aftermath}"
         )
 
 

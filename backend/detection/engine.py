@@ -74,6 +74,11 @@ ZERO_RUN = 20
 # A monthly series is modelled in logs when its values are positive and at least half
 # of its first steps change it by less than this share of its size.
 LOG_STEP = 0.25
+# A monthly series is read as a year-to-date total (累计) when, before its first new
+# year as a monthly series, it rose at least this often within a year and never fell,
+# and every new year restarted it below YTD_RESET of the year before's last value.
+YTD_RISES = 5
+YTD_RESET = 0.5
 # Scored residuals a seasonal model needs before it may be the expectation.
 SEASON_MIN, SEASON_MIN_MONTHLY = 20, 4
 
@@ -123,6 +128,12 @@ class DetectorConfig:
     env_growth: float = 3.0
     # Monthly series whose values are all positive are modelled in logs (see _step).
     log_monthly: bool = True
+    # A monthly year-to-date total (累计) is recognised and scored on its monthly
+    # increments (see _year_to_date).
+    year_to_date: bool = True
+    # Last year's anomaly in a month is expected back as its mirror image (a 同比 base
+    # effect) where that fits better (see _base_effect).
+    base_effect: bool = True
 
 
 def default_warmup(kind: int) -> int:
@@ -203,6 +214,16 @@ def _state(n: int, cfg: DetectorConfig) -> dict[str, np.ndarray]:
         "untilted": np.zeros((n, 3), dtype=bool),
         # Exactly-zero residuals a model has scored before its scale started.
         "zrun": f((n, 3), dtype=np.int64),
+        # Monthly base effects: per calendar month, each model's residual beyond
+        # huber scales (0 if none), its expectation then, and the month (since 1970).
+        "mex": f((n, 12, 3)),
+        "mexe": f((n, 12, 3)),
+        "mexm": np.full((n, 12), -1, dtype=np.int64),
+        # Year-to-date totals: recognised, still possible, rises within a year, last raw value.
+        "ytd": np.zeros(n, dtype=bool),
+        "ytdok": np.ones(n, dtype=bool),
+        "ytdup": f(n, dtype=np.int64),
+        "raw_last": nan.copy(),
     }
 
 
@@ -336,7 +357,7 @@ def _slots(
 # point count, warm-up and the detector's settings are kept).
 _RESTART_KEYS = (
     "t0", "n0", "untilted", "lvl", "trend", "sc", "nsc", "s1", "c1", "s2", "c2", "zs", "zd", "vf", "vs", "pchg", "run",
-    "env", "benv", "gdev", "last_r", "sdr", "recent", "lm", "lv", "lcnt", "last_x",
+    "env", "benv", "gdev", "last_r", "sdr", "recent", "lm", "lv", "lcnt", "last_x", "mex", "mexe", "mexm",
 )
 
 
@@ -346,6 +367,47 @@ def _restart_in_logs(st: dict[str, np.ndarray], cfg: DetectorConfig, rows: np.nd
     for key in _RESTART_KEYS:
         st[key][rows] = fresh[key]
     st["logm"][rows] = True
+
+
+def _year_to_date(
+    st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: np.ndarray, first: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Monthly increments of year-to-date totals (累计); other series pass unchanged.
+
+    A bureau publishes many figures only as a running total since January.  Scored as
+    they are, a -10 % month is -1 to -2 % of a year's sum, and the total's saw-tooth
+    (it restarts every January) looks like a shock every year.  A monthly series that
+    rose within each year and never fell (at least YTD_RISES times) and restarted below
+    YTD_RESET of its last value at its first new year as a monthly series is read as
+    such a total: its models restart there, and from then on each point is scored as
+    its increment (the first figure of a year, January or a January-February figure,
+    is its own increment).  Returns the values to model, the rows that restart now,
+    and the running total each increment is added to (0 where none) so the
+    expectation can be reported as a total.
+    """
+    year = t.astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64)
+    last = np.nan_to_num(st["last_t"]).astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64)
+    same = ~first & (year == last)
+    prev = st["raw_last"]
+    base = np.where(st["ytd"] & same, prev, 0.0)
+    cand = ~st["ytd"] & ~first
+    if cfg.year_to_date and cand.any():
+        reset = x_raw < YTD_RESET * prev
+        st["ytdok"] &= ~(cand & ((same & (x_raw < prev)) | (~same & ~reset)))
+        st["ytdup"] += cand & same & (x_raw > prev)
+        go = cand & ~same & reset & (x_raw > 0) & st["ytdok"] & (st["ytdup"] >= YTD_RISES)
+        go &= st["kind"] == KIND_MONTHLY
+    else:
+        go = np.zeros(len(t), dtype=bool)
+    if go.any():
+        idx = np.flatnonzero(go)
+        _restart_in_logs(st, cfg, idx)
+        st["logm"][idx] = cfg.log_monthly
+        st["ytd"][idx] = True
+        # Two seasonal cycles of increments before they are scored.
+        st["warmup"][idx] = np.maximum(st["warmup"][idx], st["n"][idx] + default_warmup(KIND_MONTHLY))
+    st["raw_last"] = x_raw
+    return x_raw - base, go, base
 
 
 def _logs_to_units(st: dict[str, np.ndarray], rows: np.ndarray) -> None:
@@ -366,6 +428,8 @@ def _logs_to_units(st: dict[str, np.ndarray], rows: np.ndarray) -> None:
         seen = st[key_c][rows] > 0
         st[key_s][rows] = np.where(seen, base * np.expm1(st[key_s][rows]), 0.0)
     st["gdev"][rows] = e[:, 0] * st["gdev"][rows]
+    st["mex"][rows] = e[:, None, :] * st["mex"][rows]
+    st["mexe"][rows] = np.exp(st["mexe"][rows])
     st["last_x"][rows] = np.exp(st["last_x"][rows])
     st["logm"][rows] = False
 
@@ -410,10 +474,42 @@ def _untilt_first_year(
     return turned
 
 
-def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_in: np.ndarray) -> StepOutput:
-    m = len(x_in)
+def _base_effect(
+    st: dict[str, np.ndarray],
+    rows: np.ndarray,
+    mon: np.ndarray,
+    mslot: np.ndarray,
+    monthly: np.ndarray,
+    logm: np.ndarray,
+    resid: np.ndarray,
+    expect: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expect last year's anomaly in this month back as its mirror image (a base effect).
+
+    A 同比 growth rate compares a month with the same month a year earlier, so a shock
+    (Jan-Feb 2020: -21 %) returns a year later as a rebound (+40 %) that is no news,
+    and left alone it also raised the feature maxima that then hid the next real dip.
+    If a model's residual in this month a year ago, r1, was beyond huber scales, the
+    rebound it implies is r2 = -r1 / (1 + r1 / (100 + e1)) for a rate in per cent
+    (e1 the expectation then; exactly -r1 in logs, and where that ratio is not
+    sensible) and it is taken as expected, but only where that makes the residual
+    smaller: a level series' recovery (no mirror) is scored as before.
+    """
+    has = monthly & (st["mexm"][rows, mslot] == mon - 12)
+    r1 = st["mex"][rows, mslot]
+    e1 = st["mexe"][rows, mslot]
+    den = 1.0 + r1 / np.where(np.abs(100.0 + e1) > 1e-9, 100.0 + e1, 1.0)
+    pct = ~logm[:, None] & (den > 0.2)
+    r2 = np.where(pct, -r1 / np.where(pct, den, 1.0), -r1)
+    mirror = np.where(has[:, None] & (np.abs(resid - r2) < np.abs(resid)), r2, 0.0)
+    return resid - mirror, expect + mirror
+
+
+def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: np.ndarray) -> StepOutput:
+    m = len(x_raw)
     rows = np.arange(m)
     first = st["n"] == 0
+    x_in, restart_ytd, ytd_base = _year_to_date(st, cfg, t, x_raw, first)
     st["xpos"] = st["xpos"] & (x_in > 0)
     # --- sampling interval (fixed after INTERVAL_PROBE deltas) ----------------
     delta = t - st["last_t"]
@@ -455,6 +551,7 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_in: n
             idx = np.flatnonzero(go_log)
             _restart_in_logs(st, cfg, idx)
             first = first | go_log
+    first = first | restart_ytd
     # A value <= 0 shows a log-modelled series is not a positive quantity after all (a
     # growth rate that turned negative, a month with no output): its models go back to
     # the series' own units, learned state converted, before this point is scored.
@@ -491,6 +588,11 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_in: n
     trend = st["trend"]
     expect = lvl + trend + season
     resid = x[:, None] - expect
+    monthly = st["kind"] == KIND_MONTHLY
+    mon = t.astype("datetime64[s]").astype("datetime64[M]").astype(np.int64)
+    mslot = mon % 12
+    if monthly.any() and cfg.base_effect:
+        resid, expect = _base_effect(st, rows, mon, mslot, monthly, logm, resid, expect)
     sc = st["sc"]
     # Scale floor: a tiny fraction of the series' own spread, so a noise-free
     # series cannot turn rounding error into an infinite z.
@@ -611,6 +713,12 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_in: n
     new_sc = np.where(np.isfinite(sc), sc + a_sc * (np.minimum(np.abs(resid), lim) - sc), first_sc)
     st["sc"] = np.where(scored, new_sc, sc)
     st["nsc"] = st["nsc"] + scored
+    if monthly.any():
+        # A residual beyond huber scales is remembered for the same month next year.
+        idx = np.flatnonzero(monthly)
+        st["mex"][idx, mslot[idx]] = np.where(scored & (np.abs(resid) > lim), resid, 0.0)[idx]
+        st["mexe"][idx, mslot[idx]] = expect[idx]
+        st["mexm"][idx, mslot[idx]] = mon[idx]
     # Level of each model moves by the clipped residual; a seasonal model whose
     # slot is unseen keeps its level and initialises the slot instead.
     new_lvl = lvl + trend + cfg.level_alpha * rc
@@ -639,4 +747,5 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_in: n
         e_raw = np.exp(np.where(logm, exp_best, 0.0))
         exp_best = np.where(logm, e_raw, exp_best)
         s_best = np.where(logm, e_raw * s_best, s_best)
-    return StepOutput(out, exp_best, s_best, ratios, warm, lik)
+    # A year-to-date total's expectation is last month's total plus the expected increment.
+    return StepOutput(out, exp_best + ytd_base, s_best, ratios, warm, lik)
