@@ -103,8 +103,13 @@ def explain(
     checks: Sequence[str],
     since: dt.datetime | None,
     rule_results: Sequence[Result] = (),
+    year_to_date: bool = False,
 ) -> tuple[str, str]:
-    """Chinese and English sentences: where the value sits against the band, what fired, since when."""
+    """Chinese and English sentences: where the value sits against the band, what fired, since when.
+
+    ``year_to_date``: the series was recognised as a running total (累计) and is judged
+    on each month's increment; the sentence says so.
+    """
     band_zh = f"预期 {fmt(expected)}, 区间 {fmt(lower)}–{fmt(upper)}"
     band_en = f"expected {fmt(expected)}, band {fmt(lower)}–{fmt(upper)}"
     if value < lower:
@@ -122,6 +127,9 @@ def explain(
     for r in rule_results:
         zh += f"；{r.message_zh}"
         en += f"; {r.message_en}"
+    if year_to_date:
+        zh += "；累计值，按当月增量判断"
+        en += "; a year-to-date total, judged on the month's increment"
     return zh, en
 
 
@@ -170,7 +178,8 @@ class StreamingDetector:
             self._since = self._since or timestamp
         else:
             self._since = None
-        zh, en = explain(float(value), expected, lower, upper, checks, self._since, fired)
+        ytd = bool(self._bank.st["ytd"][0])
+        zh, en = explain(float(value), expected, lower, upper, checks, self._since, fired, ytd)
         return Score(
             timestamp,
             float(value),

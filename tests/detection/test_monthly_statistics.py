@@ -255,6 +255,9 @@ def test_a_year_to_date_total_reports_its_expectation_as_a_total() -> None:
     assert all(abs(s.expected - v) < 0.05 * v and s.lower < v < s.upper or s.score >= 0.5 for s, v in late), [
         (s.timestamp, s.expected, v) for s, v in late
     ]
+    # The duty officer is told how the figure was read.
+    assert all("累计值，按当月增量判断" in s.explanation_zh and "year-to-date" in s.explanation_en for s, _ in late)
+    assert "累计" not in scores[5].explanation_zh  # before its first new year it is not yet known
 
 
 def test_a_level_series_with_a_sawtooth_that_sometimes_falls_is_not_a_year_to_date_total() -> None:
