@@ -147,6 +147,7 @@ class Scored:
     rule_fired: np.ndarray | None = None
     sustain: np.ndarray | None = None  # what keeps an open episode going (detector or band alone)
     last_year: np.ndarray | None = None  # same period a year earlier (NaN: unknown), for 同比 rules
+    year_to_date: bool = False  # read as a 累计 total and judged on its monthly increments
 
     def last_year_at(self, i: int) -> float | None:
         if self.last_year is None or not np.isfinite(self.last_year[i]):
@@ -226,7 +227,8 @@ def score_batch(bank: Bank, points: Sequence[tuple[np.ndarray, np.ndarray]], rul
             sev = np.where(fired, np.maximum(sev, detectors.RULE_SCORE), sev)
         sustain = np.maximum(U[i, :m], sev)
         result.append(Scored(T[i, :m], X[i, :m], E[i, :m], H[i, :m], sev, ratios=R[i, :m], rule_fired=fired,
-                             sustain=sustain, last_year=None if ly is None else np.asarray(ly, dtype=float)))
+                             sustain=sustain, last_year=None if ly is None else np.asarray(ly, dtype=float),
+                             year_to_date=bool(bank.bank.st["ytd"][i])))
     return result
 
 

@@ -405,7 +405,7 @@ def _refresh_facts(alert: Alert, sc: scoring.Scored, rules: scoring.RuleSet, tra
     alert.checks = merged
     since = alert.episode_started_at.astimezone(detectors.LOCAL_TZ)
     lo, hi = (alert.lower, alert.upper) if alert.lower is not None and alert.upper is not None else (e, e)
-    zh, en = detectors.explain(x, e, lo, hi, tuple(merged), since, fired)
+    zh, en = detectors.explain(x, e, lo, hi, tuple(merged), since, fired, sc.year_to_date)
     alert.explanation_zh, alert.explanation_en = zh, en
 
 

@@ -70,3 +70,34 @@ def test_a_threshold_rule_sets_the_severity_when_it_fires():
     assert s.severity[250] >= 0.9
     names, fired = scoring.checks_at(s, 250, rules)
     assert "threshold" in names and fired[0].check == "threshold"
+
+
+def _monthly_total(years: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A 累计 year-to-date total (January and February as one figure), Beijing month starts."""
+    from datetime import UTC, datetime
+
+    rng = np.random.default_rng(seed)
+    t, x, total = [], [], 0.0
+    for y in range(2015, 2015 + years):
+        for m in range(2, 13):
+            v = 1000.0 * (2.0 if m == 2 else 1.0) * (1.0 + 0.015 * rng.standard_normal())
+            total = v if m == 2 else total + v
+            t.append(datetime(y, m, 1, tzinfo=UTC).timestamp() - 8 * 3600)
+            x.append(total)
+    return np.array(t), np.array(x)
+
+
+def test_monthly_state_resumes_exactly_and_a_total_is_said_to_be_one():
+    # The base-effect memory and the year-to-date state survive the saved blobs.
+    data = [_monthly_total(6, 1), _monthly_total(6, 2)]
+    yoy_t = data[0][0][11:]
+    yoy_x = 100.0 * (data[1][1][11:] / data[1][1][:-11] - 1.0)
+    data.append((yoy_t, yoy_x))
+    whole = _score([66], data)
+    split = _score([20, 13, 1, 32], data)
+    for a, b in zip(whole, split, strict=True):
+        np.testing.assert_array_equal(a, b)
+    lay = scoring.layout(CFG)
+    bank = scoring.load_bank([None, None], CFG, lay)
+    scored = scoring.score_batch(bank, [data[0], (data[0][0], data[0][1] * 0 + 5.0)], [scoring.RuleSet()] * 2, CFG)
+    assert scored[0].year_to_date and not scored[1].year_to_date
