@@ -80,6 +80,9 @@ LOG_STEP = 0.25
 # and every new year restarted it below YTD_RESET of the year before's last value.
 YTD_RISES = 5
 YTD_RESET = 0.5
+# The festival model by day type replaces the offset's own slot on a daily series only
+# when its recent error on festival days is below this share of the slot's.
+SF_MARGIN = 0.5
 # Scored residuals a seasonal model needs before it may be the expectation.
 SEASON_MIN, SEASON_MIN_MONTHLY = 20, 4
 
@@ -144,6 +147,10 @@ class DetectorConfig:
     # Last year's anomaly in a month is expected back as its mirror image (a 同比 base
     # effect) where that fits better (see _base_effect).
     base_effect: bool = True
+    # On Spring Festival days of a daily series, a second festival model (the day's own
+    # type plus a festival effect per offset) competes with the offset's own slot, which
+    # carries last year's weekday pattern into this year (see _step).
+    festival_day_type: bool = True
 
 
 def default_warmup(kind: int) -> int:
@@ -230,6 +237,11 @@ def _state(n: int, cfg: DetectorConfig) -> dict[str, np.ndarray]:
         "mex": f((n, 12, 3)),
         "mexe": f((n, 12, 3)),
         "mexm": np.full((n, 12), -1, dtype=np.int64),
+        # Spring Festival effect per day offset over the day's own type (daily series), and
+        # the recent error of the two festival models (offset slot, day type + effect).
+        "sfx": f((n, cal.SF_LAST - cal.SF_FIRST + 1)),
+        "csfx": f((n, cal.SF_LAST - cal.SF_FIRST + 1), dtype=np.int64),
+        "sferr": f((n, 2)),
         # Year-to-date totals: recognised, still possible, rises within a year, last raw value.
         "ytd": np.zeros(n, dtype=bool),
         "ytdok": np.ones(n, dtype=bool),
@@ -331,8 +343,9 @@ def likelihood_score(z: np.ndarray) -> np.ndarray:
 
 def _slots(
     st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Slots for time t: daily model, calendar model as predicted, as learned, and the plain weekday slot.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Slots for time t: daily model, calendar model as predicted, as learned, the plain
+    weekday slot, and (daily series) the day type without the Spring Festival.
 
     The predicted calendar slot falls back to the plain weekday slot while the
     learned one (say, a first holiday) has never been seen.
@@ -361,7 +374,12 @@ def _slots(
     plain = np.where(kind == KIND_SUBDAILY, dow * spd + tod, np.where(kind == KIND_DAILY, dow, month))
     rows = np.arange(len(t))
     pred2 = np.where(st["c2"][rows, slot2] > 0, slot2, plain)
-    return slot1, pred2, slot2, plain
+    # A daily day's type without the Spring Festival (weekday, holiday, 调休 day).
+    base2 = plain.copy()
+    if cfg.calendar:
+        for i in np.flatnonzero(kind == KIND_DAILY).tolist():
+            base2[i] = cal.day_type(int(days[i]), False)
+    return slot1, pred2, slot2, plain, base2
 
 
 # Model state a monthly series drops when it restarts in logs (the sampling interval,
@@ -577,11 +595,24 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
     # --- baselines: expectation and residual per model ------------------------
     lvl = np.where(np.isnan(st["lvl"]), x[:, None], st["lvl"])
     if seasonal.any():
-        slot1, slot2, true2, plain = (np.where(seasonal, s, 0) for s in _slots(st, cfg, t))
+        slot1, slot2, true2, plain, base2 = (np.where(seasonal, s, 0) for s in _slots(st, cfg, t))
     else:
-        slot1 = slot2 = true2 = plain = np.zeros(m, dtype=np.int64)
+        slot1 = slot2 = true2 = plain = base2 = np.zeros(m, dtype=np.int64)
     seen1 = seasonal & (st["c1"][rows, slot1] > 0)
     seen2 = seasonal & (st["c2"][rows, slot2] > 0)
+    # Spring Festival days of a daily series have two festival models: the offset's own
+    # slot (as learned last year), and the day's own type (weekday, holiday, 调休) plus a
+    # festival effect learned per offset over it.  The one with the smaller recent error
+    # on festival days is used.
+    sf_day = (st["kind"] == KIND_DAILY) & (true2 >= cal.SF_FIRST) & cfg.festival_day_type
+    sf_off = np.where(sf_day, true2 - cal.SF_FIRST, 0)
+    two_ok = sf_day & (st["csfx"][rows, sf_off] > 0) & (st["c2"][rows, base2] > 0)
+    one_ok = sf_day & (st["c2"][rows, true2] > 0)
+    two_val = st["s2"][rows, base2] + st["sfx"][rows, sf_off]
+    one_val = st["s2"][rows, true2]
+    use_two = two_ok & (~one_ok | (st["sferr"][:, 1] < SF_MARGIN * st["sferr"][:, 0]))
+    if use_two.any():
+        seen2 = np.where(use_two, seasonal, seen2)
     turned = (
         _untilt_first_year(st, x, t, lvl, first, ((1, slot1, seen1), (2, slot2, seen2)))
         if seasonal.any()
@@ -591,7 +622,7 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
         [
             np.zeros(m),
             np.where(seen1, st["s1"][rows, slot1], 0.0),
-            np.where(seen2, st["s2"][rows, slot2], 0.0),
+            np.where(seen2, np.where(use_two, two_val, st["s2"][rows, slot2]), 0.0),
         ],
         axis=1,
     )
@@ -623,7 +654,7 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
     # Festival offset, a 调休 day) it knows something the others cannot: it wins.
     # Sub-daily slots (day type x time of day) see a holiday too rarely to be
     # trusted over the others, and on foreign data (NAB) they only add noise.
-    special = eligible[:, 2] & (slot2 != plain) & (st["kind"] != KIND_SUBDAILY)
+    special = eligible[:, 2] & ((slot2 != plain) | use_two) & (st["kind"] != KIND_SUBDAILY)
     best = np.where(special, 2, best)
     r_best = resid[rows, best]
     s_best = scale[rows, best]
@@ -754,6 +785,22 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
     st["lvl"], st["trend"] = new_lvl, new_trend
     if seasonal.any():
         idx = np.flatnonzero(seasonal)
+        both = two_ok & one_ok
+        if both.any():
+            base_lvl = lvl[:, 2] + trend[:, 2]
+            e1 = np.abs(x - base_lvl - one_val)
+            e2 = np.abs(x - base_lvl - two_val)
+            st["sferr"][:, 0] = np.where(both, 0.8 * st["sferr"][:, 0] + 0.2 * e1, st["sferr"][:, 0])
+            st["sferr"][:, 1] = np.where(both, 0.8 * st["sferr"][:, 1] + 0.2 * e2, st["sferr"][:, 1])
+        learn = sf_day & (st["c2"][rows, base2] > 0)
+        if learn.any():
+            j = np.flatnonzero(learn)
+            d = x[j] - new_lvl[j, 2] - st["s2"][j, base2[j]]
+            old = st["sfx"][j, sf_off[j]]
+            seen_j = st["csfx"][j, sf_off[j]] > 0
+            rc_j = np.clip(d - old, -lim[j, 2], lim[j, 2])
+            st["sfx"][j, sf_off[j]] = np.where(seen_j, old + cfg.season_alpha * rc_j, d)
+            st["csfx"][j, sf_off[j]] += 1
         for key_s, key_c, slot, col in (("s1", "c1", slot1, 1), ("s2", "c2", true2, 2)):
             dev = x - new_lvl[:, col]
             seen = st[key_c][rows, slot] > 0
