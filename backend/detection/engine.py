@@ -83,6 +83,8 @@ YTD_RESET = 0.5
 # The festival model by day type replaces the offset's own slot on a daily series only
 # when its recent error on festival days is below this share of the slot's.
 SF_MARGIN = 0.5
+# Gain of the festival models' exponentially weighted errors (per festival day).
+SF_ERR_GAIN = 0.2
 # Scored residuals a seasonal model needs before it may be the expectation.
 SEASON_MIN, SEASON_MIN_MONTHLY = 20, 4
 
@@ -382,20 +384,26 @@ def _slots(
     return slot1, pred2, slot2, plain, base2
 
 
-# Model state a monthly series drops when it restarts in logs (the sampling interval,
-# point count, warm-up and the detector's settings are kept).
+# Model state a monthly series drops when it restarts (in logs, or as a year-to-date
+# total); the sampling interval, point count, warm-up and the detector's settings are kept.
 _RESTART_KEYS = (
     "t0", "n0", "untilted", "lvl", "trend", "sc", "nsc", "s1", "c1", "s2", "c2", "zs", "zd", "vf", "vs", "pchg", "run",
     "env", "benv", "gdev", "last_r", "sdr", "recent", "lm", "lv", "lcnt", "last_x", "mex", "mexe", "mexm",
 )
 
 
-def _restart_in_logs(st: dict[str, np.ndarray], cfg: DetectorConfig, rows: np.ndarray) -> None:
-    """Reset the models of ``rows`` to a fresh series (their next point is a first point)."""
+def _restart_models(st: dict[str, np.ndarray], cfg: DetectorConfig, rows: np.ndarray, logs: bool) -> None:
+    """Reset the models of ``rows`` to a fresh series (their next point is a first point),
+    modelled in logs or not."""
     fresh = _state(len(rows), cfg)
     for key in _RESTART_KEYS:
         st[key][rows] = fresh[key]
-    st["logm"][rows] = True
+    st["logm"][rows] = logs
+
+
+def _learn(old: np.ndarray, target: np.ndarray, seen: np.ndarray, lim: np.ndarray, gain: float) -> np.ndarray:
+    """A seasonal slot's update: towards ``target`` by a Huber-clipped step, or set to it if unseen."""
+    return np.where(seen, old + gain * np.clip(target - old, -lim, lim), target)
 
 
 def _year_to_date(
@@ -430,8 +438,7 @@ def _year_to_date(
         go = np.zeros(len(t), dtype=bool)
     if go.any():
         idx = np.flatnonzero(go)
-        _restart_in_logs(st, cfg, idx)
-        st["logm"][idx] = cfg.log_monthly
+        _restart_models(st, cfg, idx, logs=cfg.log_monthly)
         st["ytd"][idx] = True
         # Two seasonal cycles of increments before they are scored.
         st["warmup"][idx] = np.maximum(st["warmup"][idx], st["n"][idx] + default_warmup(KIND_MONTHLY))
@@ -578,7 +585,7 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
         go_log = fix & (kind == KIND_MONTHLY) & st["xpos"] & modest & cfg.log_monthly
         if go_log.any():
             idx = np.flatnonzero(go_log)
-            _restart_in_logs(st, cfg, idx)
+            _restart_models(st, cfg, idx, logs=True)
             first = first | go_log
     first = first | restart_ytd
     # A value <= 0 shows a log-modelled series is not a positive quantity after all (a
@@ -602,8 +609,8 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
     seen2 = seasonal & (st["c2"][rows, slot2] > 0)
     # Spring Festival days of a daily series have two festival models: the offset's own
     # slot (as learned last year), and the day's own type (weekday, holiday, 调休) plus a
-    # festival effect learned per offset over it.  The one with the smaller recent error
-    # on festival days is used.
+    # festival effect learned per offset over it.  The second replaces the first once its
+    # recent error on festival days is below SF_MARGIN of the first's.
     sf_day = (st["kind"] == KIND_DAILY) & (true2 >= cal.SF_FIRST) & cfg.festival_day_type
     sf_off = np.where(sf_day, true2 - cal.SF_FIRST, 0)
     two_ok = sf_day & (st["csfx"][rows, sf_off] > 0) & (st["c2"][rows, base2] > 0)
@@ -790,23 +797,19 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
             base_lvl = lvl[:, 2] + trend[:, 2]
             e1 = np.abs(x - base_lvl - one_val)
             e2 = np.abs(x - base_lvl - two_val)
-            st["sferr"][:, 0] = np.where(both, 0.8 * st["sferr"][:, 0] + 0.2 * e1, st["sferr"][:, 0])
-            st["sferr"][:, 1] = np.where(both, 0.8 * st["sferr"][:, 1] + 0.2 * e2, st["sferr"][:, 1])
+            err = np.stack([e1, e2], axis=1)
+            st["sferr"] = np.where(both[:, None], (1 - SF_ERR_GAIN) * st["sferr"] + SF_ERR_GAIN * err, st["sferr"])
         learn = sf_day & (st["c2"][rows, base2] > 0)
         if learn.any():
             j = np.flatnonzero(learn)
             d = x[j] - new_lvl[j, 2] - st["s2"][j, base2[j]]
-            old = st["sfx"][j, sf_off[j]]
             seen_j = st["csfx"][j, sf_off[j]] > 0
-            rc_j = np.clip(d - old, -lim[j, 2], lim[j, 2])
-            st["sfx"][j, sf_off[j]] = np.where(seen_j, old + cfg.season_alpha * rc_j, d)
+            st["sfx"][j, sf_off[j]] = _learn(st["sfx"][j, sf_off[j]], d, seen_j, lim[j, 2], cfg.season_alpha)
             st["csfx"][j, sf_off[j]] += 1
         for key_s, key_c, slot, col in (("s1", "c1", slot1, 1), ("s2", "c2", true2, 2)):
             dev = x - new_lvl[:, col]
             seen = st[key_c][rows, slot] > 0
-            old = st[key_s][rows, slot]
-            rc_s = np.clip(dev - old, -lim[:, col], lim[:, col])
-            upd = np.where(seen, old + cfg.season_alpha * rc_s, dev)
+            upd = _learn(st[key_s][rows, slot], dev, seen, lim[:, col], cfg.season_alpha)
             st[key_s][idx, slot[idx]] = upd[idx]
             st[key_c][idx, slot[idx]] += 1
     st["n"] = st["n"] + 1

@@ -5,6 +5,7 @@ never depends on later points."""
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -74,8 +75,6 @@ def test_a_threshold_rule_sets_the_severity_when_it_fires():
 
 def _monthly_total(years: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A 累计 year-to-date total (January and February as one figure), Beijing month starts."""
-    from datetime import UTC, datetime
-
     rng = np.random.default_rng(seed)
     t, x, total = [], [], 0.0
     for y in range(2015, 2015 + years):
