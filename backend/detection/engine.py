@@ -13,8 +13,8 @@ Method (details and parameters in docs/detection.md):
 
 1. Three robust baselines compete: a level (robust EWMA, with a Holt trend on
    daily and monthly series), a daily-seasonal
-   Holt-Winters (slot = time of day, weekday for daily data, month for
-   monthly data) and a calendar-seasonal Holt-Winters (slot = Chinese day type
+   Holt-Winters (slot = time of day, weekday for daily data or the daily
+   series' own cycle when it has one, month for monthly data) and a calendar-seasonal Holt-Winters (slot = Chinese day type
    x time of day: weekday, public holiday, 调休 make-up day, Spring Festival
    offset by lunar date).  Updates are Huber-clipped, so an anomaly barely
    moves a baseline (on daily and monthly series only after SETTLE points, with
@@ -87,6 +87,21 @@ SF_MARGIN = 0.5
 SF_ERR_GAIN = 0.2
 # Scored residuals a seasonal model needs before it may be the expectation.
 SEASON_MIN, SEASON_MIN_MONTHLY = 20, 4
+# A daily series' own cycle (see _cycle): candidate periods 1..CYC_MAX days, kept as a ring
+# of the last CYC_MAX + 1 days, the mean |x(d) - x(d - p)| per lag learned with gain
+# CYC_ALPHA (a running mean for the first 1 / CYC_ALPHA), judged after CYC_MIN pairs.
+CYC_MAX = 14
+CYC_RING = CYC_MAX + 1
+CYC_ALPHA = 0.02
+CYC_MIN = 28
+# A period is a cycle when its lag differences are below CYC_GENUINE of the day-to-day
+# ones; it replaces the seasonal model's period when below CYC_SWITCH of that period's.
+CYC_GENUINE = 0.5
+CYC_SWITCH = 0.7
+# The shortest lag whose differences are within this factor of the smallest is the
+# period (a 5-day cycle also repeats every 10 days, and chance favours either).
+CYC_PREFER = 1.5
+WEEK = 7
 
 
 @dataclass(frozen=True)
@@ -153,6 +168,9 @@ class DetectorConfig:
     # type plus a festival effect per offset) competes with the offset's own slot, which
     # carries last year's weekday pattern into this year (see _step).
     festival_day_type: bool = True
+    # A daily series' seasonal model takes the series' own cycle (say, a 5-day delivery
+    # cycle) instead of the week when the data show one (see _cycle).
+    own_cycle: bool = True
 
 
 def default_warmup(kind: int) -> int:
@@ -249,6 +267,13 @@ def _state(n: int, cfg: DetectorConfig) -> dict[str, np.ndarray]:
         "ytdok": np.ones(n, dtype=bool),
         "ytdup": f(n, dtype=np.int64),
         "raw_last": nan.copy(),
+        # Daily series: the seasonal model's period (days), the last CYC_RING values by day,
+        # and the mean absolute lag-p difference (p = 1..CYC_MAX) with its count.
+        "period": np.full(n, WEEK, dtype=np.int64),
+        "cyc_x": f((n, CYC_RING)),
+        "cyc_d": np.full((n, CYC_RING), -1, dtype=np.int64),
+        "cyc_e": f((n, CYC_MAX)),
+        "cyc_n": f((n, CYC_MAX), dtype=np.int64),
     }
 
 
@@ -366,7 +391,10 @@ def _slots(
     if cfg.calendar:
         for i in np.flatnonzero(kind == KIND_MONTHLY).tolist():
             sf[i] = cal.spring_festival_in_month(int(1970 + months[i] // 12), int(month[i] + 1))
-    slot1 = np.where(kind == KIND_SUBDAILY, tod, np.where(kind == KIND_DAILY, dow, month))
+    # A daily series' seasonal model cycles by weekday, or by its own period (see _cycle).
+    per = st["period"]
+    cyc = np.where(per == WEEK, dow, days % np.maximum(per, 1))
+    slot1 = np.where(kind == KIND_SUBDAILY, tod, np.where(kind == KIND_DAILY, cyc, month))
     slot2 = np.where(
         kind == KIND_SUBDAILY,
         dtype_ * spd + tod,
@@ -468,6 +496,76 @@ def _logs_to_units(st: dict[str, np.ndarray], rows: np.ndarray) -> None:
     st["mexe"][rows] = np.exp(st["mexe"][rows])
     st["last_x"][rows] = np.exp(st["last_x"][rows])
     st["logm"][rows] = False
+
+
+# State of the seasonal model (column 1) that restarts when its period changes.
+_CYCLE_MODEL_KEYS = ("sc", "nsc", "last_r", "sdr", "vf", "vs", "zrun", "trend")
+
+
+def _cycle(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.ndarray) -> None:
+    """Learn a daily series' own cycle and give the seasonal model that period.
+
+    A daily series' seasonal model cycles by weekday, but not every rhythm is a week: a
+    power plant's coal stock saws with its 5-7-day delivery cycle, which a weekday model
+    reads as noise, so a train that half arrives is lost in it.  Per lag p = 1..CYC_MAX
+    days the mean |x(d) - x(d - p)| is learned (only over pairs exactly p days apart).
+    The shortest lag within CYC_PREFER of the best of 2..CYC_MAX is a cycle when its differences
+    are below CYC_GENUINE of the day-to-day ones (a smooth or random-walk series has
+    none: its differences grow with the lag); without one the period is the week.  The
+    seasonal model takes a new period when that period's differences are below
+    CYC_SWITCH of its current one's (or is a divisor of it: the same cycle in fewer
+    slots; never a multiple of it), and restarts (slots, scale, its level from the
+    plain level).  Runs after the point is scored: it changes the model from the next
+    point on.
+    """
+    daily = np.flatnonzero(st["kind"] == KIND_DAILY)
+    if not cfg.own_cycle or not len(daily):
+        return
+    day = np.floor(t[daily] / DAY).astype(np.int64)
+    xv = x[daily]
+    ring_x, ring_d = st["cyc_x"][daily], st["cyc_d"][daily]
+    lags = np.arange(1, CYC_MAX + 1)
+    pos = (day[:, None] - lags[None, :]) % CYC_RING
+    r = np.arange(len(daily))[:, None]
+    pair = ring_d[r, pos] == (day[:, None] - lags[None, :])
+    diff = np.abs(xv[:, None] - ring_x[r, pos])
+    cnt = st["cyc_n"][daily]
+    gain = np.maximum(CYC_ALPHA, 1.0 / (cnt + 1.0))
+    e = st["cyc_e"][daily]
+    # Huber-clipped once settled: one spike enters every lag's pairs one day after
+    # another (lag 1 the next day, lag 2 the day after ...), which unclipped made the
+    # lags it had not reached yet look like a cycle, one after the other.
+    diff = np.where(cnt >= SETTLE, np.minimum(diff, cfg.huber * e), diff)
+    e = np.where(pair, e + gain * (diff - e), e)
+    cnt = cnt + pair
+    st["cyc_e"][daily], st["cyc_n"][daily] = e, cnt
+    here = day % CYC_RING
+    st["cyc_x"][daily, here], st["cyc_d"][daily, here] = xv, day
+    ready = cnt.min(axis=1) >= CYC_MIN
+    if not ready.any():
+        return
+    tail = e[:, 1:]
+    best = np.argmax(tail <= CYC_PREFER * tail.min(axis=1, keepdims=True), axis=1) + 2
+    e_best = e[np.arange(len(daily)), best - 1]
+    want = np.where(e_best < CYC_GENUINE * e[:, 0], best, WEEK)
+    cur = st["period"][daily]
+    e_cur = e[np.arange(len(daily)), cur - 1]
+    e_want = e[np.arange(len(daily)), want - 1]
+    # A divisor of the current period (5 after 10) is the same cycle learned in fewer slots.
+    better = (e_want < CYC_SWITCH * e_cur) | ((cur % want == 0) & (e_want <= CYC_PREFER * e_cur))
+    # A multiple of the current period (10 after 5) is never taken: the current period
+    # already repeats then, and estimates that close would flip between the two.
+    switch = ready & (want % cur != 0) & better
+    if not switch.any():
+        return
+    rows = daily[switch]
+    st["period"][rows] = want[switch]
+    fresh = _state(len(rows), cfg)
+    for key in _CYCLE_MODEL_KEYS:
+        st[key][rows, 1] = fresh[key][:, 1]
+    st["lvl"][rows, 1] = st["lvl"][rows, 0]
+    st["s1"][rows] = 0.0
+    st["c1"][rows] = 0
 
 
 def _untilt_first_year(
@@ -812,6 +910,7 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
             upd = _learn(st[key_s][rows, slot], dev, seen, lim[:, col], cfg.season_alpha)
             st[key_s][idx, slot[idx]] = upd[idx]
             st[key_c][idx, slot[idx]] += 1
+    _cycle(st, cfg, t, x)
     st["n"] = st["n"] + 1
     st["nk"] = st["nk"] + (st["kind"] >= 0)
     st["last_t"], st["last_x"] = t, x
