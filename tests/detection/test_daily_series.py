@@ -76,13 +76,16 @@ def test_a_two_week_level_shift_is_still_news_at_its_end() -> None:
 
 def test_without_the_bound_the_shutdown_after_mixups_is_missed() -> None:
     # Mix-ups alone (no decline), with and without the bound on the remembered maxima:
-    # without it the mix-ups hide the shutdown, so the first check above can fail.
+    # without it the mix-ups hide the shutdown, so the first check above can fail.  The
+    # clip of the level-shift EWMA is a second defence (alone it leaves the shutdown at
+    # ~0.62, at the edge), so both are switched off to show the failure.
     x = daily(0)
     for at, length in ((375, 3), (610, 4), (730, 4)):
         x[at : at + length] *= 10_000.0
     x[850:854] *= 0.03
-    assert max(scores(x)[850:853]) >= 0.5
-    assert max(scores(x, env_growth=0.0)[850:853]) < 0.5
+    assert max(scores(x)[850:853]) >= 0.9
+    assert max(scores(x, env_growth=0.0)[850:853]) < 0.7
+    assert max(scores(x, env_growth=0.0, level_shift_clip=0.0)[850:853]) < 0.5
 
 
 def weekday_heavy(seed: int, n: int = 720) -> np.ndarray:
@@ -109,3 +112,25 @@ def test_a_series_without_a_festival_effect_is_quiet_through_the_festival() -> N
     # error is below half the slot's: 12.
     assert festival_alarms(True) <= 16
     assert festival_alarms(False) >= 20
+
+
+def first_alarm_in_decline(seed: int, clip: float) -> int | None:
+    # A unit mix-up (x10,000 for 4 days), then 20 days later a slow decline to half over
+    # 16 days that stays there for two weeks (the simulator's coal.raw_output of enterprise
+    # 91150303623447680T had this, 40 days after a mix-up, and scored 0.2 throughout).
+    x = daily(seed)
+    x[500:504] *= 10_000.0
+    x[524:540] *= np.linspace(1.0, 0.5, 16)
+    x[540:554] *= 0.5
+    s = np.array(scores(x, level_shift_clip=clip))
+    hits = np.flatnonzero(s[524:554] >= 0.5)
+    return int(hits[0]) if len(hits) else None
+
+
+def test_a_decline_weeks_after_a_unit_mixup_is_flagged_while_it_declines() -> None:
+    # Unclipped, the mix-up's z (~1e5) kept the level-shift EWMA saturated for ~50 days, so
+    # the decline was no "new high" and was damped until it had ended (day 29 of 30).
+    found = [first_alarm_in_decline(seed, 10.0) for seed in SEEDS]
+    assert all(d is not None and d <= 16 for d in found), found
+    before = [first_alarm_in_decline(seed, 0.0) for seed in SEEDS]
+    assert all(d is None or d > 20 for d in before), before

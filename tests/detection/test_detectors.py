@@ -198,7 +198,8 @@ def test_a_unit_mixup_on_a_daily_series_does_not_hide_a_shutdown_months_later() 
     """A gross error (values x1,000 for 3 days, a unit mix-up) raises the remembered feature
     maxima at most env_growth-fold, so a shutdown 90 days later is still beyond them (its
     checks fire, which is what the alert path's severity reads); with unbounded maxima
-    (env_growth 0) it is not."""
+    (env_growth 0) and an unclipped level-shift EWMA (level_shift_clip 0, the second
+    defence against a gross error) it is not."""
     rng = np.random.default_rng(7)
     x = 5000 * (1 + rng.normal(0, 0.03, 400))
     mixup, shutdown = 150, 240
@@ -206,10 +207,11 @@ def test_a_unit_mixup_on_a_daily_series_does_not_hide_a_shutdown_months_later() 
     x[shutdown : shutdown + 5] *= 0.03
     day = dt.timedelta(days=1)
     bounded = run(x, START, day, warmup=60)
-    unbounded = run(x, START, day, warmup=60, env_growth=0.0)
+    unbounded = run(x, START, day, warmup=60, env_growth=0.0, level_shift_clip=0.0)
     assert bounded[mixup].score >= 0.5 and unbounded[mixup].score >= 0.5
-    assert {"spike", "level_shift"} <= set(bounded[shutdown].checks)
-    assert bounded[shutdown].score > 0.3
+    assert {"spike", "jump"} <= set(bounded[shutdown].checks)
+    assert "level_shift" in bounded[shutdown + 1].checks
+    assert bounded[shutdown].score > 0.9
     assert unbounded[shutdown].checks == () and unbounded[shutdown].score < 0.01
 
 
