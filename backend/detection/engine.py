@@ -531,9 +531,9 @@ def _cycle(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.
     ring_x, ring_d = st["cyc_x"][daily], st["cyc_d"][daily]
     lags = np.arange(1, CYC_MAX + 1)
     pos = (day[:, None] - lags[None, :]) % CYC_RING
-    r = np.arange(len(daily))[:, None]
-    pair = ring_d[r, pos] == (day[:, None] - lags[None, :])
-    diff = np.abs(xv[:, None] - ring_x[r, pos])
+    i = np.arange(len(daily))
+    pair = ring_d[i[:, None], pos] == (day[:, None] - lags[None, :])
+    diff = np.abs(xv[:, None] - ring_x[i[:, None], pos])
     cnt = st["cyc_n"][daily]
     gain = np.maximum(CYC_ALPHA, 1.0 / (cnt + 1.0))
     e = st["cyc_e"][daily]
@@ -551,11 +551,11 @@ def _cycle(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.
         return
     tail = e[:, 1:]
     best = np.argmax(tail <= CYC_PREFER * tail.min(axis=1, keepdims=True), axis=1) + 2
-    e_best = e[np.arange(len(daily)), best - 1]
+    e_best = e[i, best - 1]
     want = np.where(e_best < CYC_GENUINE * e[:, 0], best, WEEK)
     cur = st["period"][daily]
-    e_cur = e[np.arange(len(daily)), cur - 1]
-    e_want = e[np.arange(len(daily)), want - 1]
+    e_cur = e[i, cur - 1]
+    e_want = e[i, want - 1]
     # A divisor of the current period (5 after 10) is the same cycle learned in fewer slots.
     better = (e_want < CYC_SWITCH * e_cur) | ((cur % want == 0) & (e_want <= CYC_PREFER * e_cur))
     # A multiple of the current period (10 after 5) is never taken: the current period
@@ -568,9 +568,8 @@ def _cycle(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x: np.
     fresh = _state(len(rows), cfg)
     for key in _CYCLE_MODEL_KEYS:
         st[key][rows, 1] = fresh[key][:, 1]
+    st["s1"][rows], st["c1"][rows] = fresh["s1"], fresh["c1"]
     st["lvl"][rows, 1] = st["lvl"][rows, 0]
-    st["s1"][rows] = 0.0
-    st["c1"][rows] = 0
 
 
 def _untilt_first_year(

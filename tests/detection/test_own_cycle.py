@@ -24,7 +24,7 @@ N = 400
 
 def stock(seed: int, cycle: int = 5, short_at: int | None = None) -> np.ndarray:
     """End-of-day coal stock (t): each cycle starts with a delivery that lifts the stock to
-    ~11,000 t, then ~600 t is burnt a day (2 % noise on the burn, the top varies +-300 t).
+    ~11,000 t, then ~600 t is burnt a day (2 % noise on the burn, the top's standard deviation 150 t).
     With ``short_at``, the cycle starting that day gets 40 % of its trains."""
     rng = np.random.default_rng(seed)
     x = np.empty(N)
