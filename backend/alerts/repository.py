@@ -80,6 +80,7 @@ class SeriesMeta:
     enterprise_id: int | None
     key_enterprise: bool
     above_scale: bool
+    unit_code: str = ""
 
 
 def series_meta(session: Session, series_ids: Sequence[int], on: date) -> dict[int, SeriesMeta]:
@@ -92,7 +93,7 @@ def series_meta(session: Session, series_ids: Sequence[int], on: date) -> dict[i
                COALESCE(e.name_zh, p.name_zh, d.name_zh, '乌海市'),
                COALESCE(e.name_en, e.name_zh, p.name_en, d.name_en, 'Wuhai'),
                COALESCE(ev.district_id, p.district_id, d.id), COALESCE(ev.park_id, p.id), e.id,
-               COALESCE(ev.key_enterprise, false), COALESCE(ev.above_scale, false)
+               COALESCE(ev.key_enterprise, false), COALESCE(ev.above_scale, false), i.unit_code
         FROM series s
         JOIN indicator i ON i.code = s.indicator_code
         JOIN unit u ON u.code = i.unit_code

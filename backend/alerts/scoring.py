@@ -75,10 +75,18 @@ class Bank:
     ring: dict[str, np.ndarray]
 
 
-def load_bank(blobs: Sequence[bytes | None], config: DetectorConfig, lay: Layout) -> Bank:
-    """A bank for len(blobs) series; None (or a blob of another layout) starts a fresh series."""
+def declared_ytd_growth(indicator_code: str, unit_code: str) -> bool:
+    """A catalogue indicator that is a 累计同比 growth rate: a `.ytd` twin in per cent
+    (e.g. `econ.value_added_growth.ytd`, docs/statistics-import.md)."""
+    return indicator_code.endswith(".ytd") and unit_code == "pct"
+
+
+def load_bank(blobs: Sequence[bytes | None], config: DetectorConfig, lay: Layout,
+              ytd_growth: Sequence[bool] = ()) -> Bank:
+    """A bank for len(blobs) series; None (or a blob of another layout) starts a fresh series.
+    ``ytd_growth[i]`` declares a fresh series a 累计同比 rate (a stored state keeps what it learned)."""
     n = len(blobs)
-    bank = SeriesBank(n, config)
+    bank = SeriesBank(n, config, ytd_growth=np.array(ytd_growth, dtype=bool) if len(ytd_growth) else None)
     ring: dict[str, np.ndarray] = {k: np.full((n, RING), np.nan) for k in _RING_KEYS}
     ring["ring_pos"] = np.zeros(n, dtype=np.int64)
     known = [i for i, b in enumerate(blobs) if b is not None]
@@ -148,6 +156,7 @@ class Scored:
     sustain: np.ndarray | None = None  # what keeps an open episode going (detector or band alone)
     last_year: np.ndarray | None = None  # same period a year earlier (NaN: unknown), for 同比 rules
     year_to_date: bool = False  # read as a 累计 total and judged on its monthly increments
+    ytd_growth: bool = False  # a 累计同比 growth rate, judged on the monthly growth it implies
 
     def last_year_at(self, i: int) -> float | None:
         if self.last_year is None or not np.isfinite(self.last_year[i]):
@@ -228,7 +237,8 @@ def score_batch(bank: Bank, points: Sequence[tuple[np.ndarray, np.ndarray]], rul
         sustain = np.maximum(U[i, :m], sev)
         result.append(Scored(T[i, :m], X[i, :m], E[i, :m], H[i, :m], sev, ratios=R[i, :m], rule_fired=fired,
                              sustain=sustain, last_year=None if ly is None else np.asarray(ly, dtype=float),
-                             year_to_date=bool(bank.bank.st["ytd"][i])))
+                             year_to_date=bool(bank.bank.st["ytd"][i]),
+                             ytd_growth=bool(bank.bank.st["ytdg"][i])))
     return result
 
 

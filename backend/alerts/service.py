@@ -198,7 +198,8 @@ def evaluate(session: Session, now: datetime, opts: EvaluationOptions | None = N
         return report
     lay = scoring.layout(opts.detector)
     blobs = [states[i].detector_state if states[i].detector_layout == lay.digest else None for i in ids]
-    bank = scoring.load_bank(blobs, opts.detector, lay)
+    bank = scoring.load_bank(blobs, opts.detector, lay,
+                             [scoring.declared_ytd_growth(metas[i].indicator_code, metas[i].unit_code) for i in ids])
     rule_sets, imp_override = _rules_by_series(repo.rules_for(session, {metas[i].indicator_code for i in ids}), metas)
     yoy_ids = {i: pts[i][0] for i in ids if rule_sets[i].yoys}
     prev = last_year_values(session, yoy_ids) if yoy_ids else {}
@@ -405,7 +406,7 @@ def _refresh_facts(alert: Alert, sc: scoring.Scored, rules: scoring.RuleSet, tra
     alert.checks = merged
     since = alert.episode_started_at.astimezone(detectors.LOCAL_TZ)
     lo, hi = (alert.lower, alert.upper) if alert.lower is not None and alert.upper is not None else (e, e)
-    zh, en = detectors.explain(x, e, lo, hi, tuple(merged), since, fired, sc.year_to_date)
+    zh, en = detectors.explain(x, e, lo, hi, tuple(merged), since, fired, sc.year_to_date, sc.ytd_growth)
     alert.explanation_zh, alert.explanation_en = zh, en
 
 

@@ -104,11 +104,13 @@ def explain(
     since: dt.datetime | None,
     rule_results: Sequence[Result] = (),
     year_to_date: bool = False,
+    ytd_growth: bool = False,
 ) -> tuple[str, str]:
     """Chinese and English sentences: where the value sits against the band, what fired, since when.
 
     ``year_to_date``: the series was recognised as a running total (累计) and is judged
-    on each month's increment; the sentence says so.
+    on each month's increment; ``ytd_growth``: a 累计同比 growth rate judged on the
+    monthly growth it implies.  The sentence says so.
     """
     band_zh = f"预期 {fmt(expected)}, 区间 {fmt(lower)}–{fmt(upper)}"
     band_en = f"expected {fmt(expected)}, band {fmt(lower)}–{fmt(upper)}"
@@ -130,6 +132,9 @@ def explain(
     if year_to_date:
         zh += "；累计值，按当月增量判断"
         en += "; a year-to-date total, judged on the month's increment"
+    if ytd_growth:
+        zh += "；累计同比增速，按其隐含的当月增速判断"
+        en += "; a year-to-date growth rate (累计同比), judged on the monthly growth it implies"
     return zh, en
 
 
@@ -141,10 +146,14 @@ class StreamingDetector:
     non-finite value scores 0 and leaves the state unchanged.
     """
 
-    def __init__(self, config: DetectorConfig | None = None, rules: Sequence[Rule] = ()) -> None:
+    def __init__(
+        self, config: DetectorConfig | None = None, rules: Sequence[Rule] = (), ytd_growth: bool = False
+    ) -> None:
+        """``ytd_growth``: the series is known to be a 累计同比 growth rate (else it is
+        recognised from its values, see engine._ytd_growth)."""
         self.config = config or DetectorConfig()
         self.rules = tuple(rules)
-        self._bank = SeriesBank(1, self.config)
+        self._bank = SeriesBank(1, self.config, ytd_growth=np.array([ytd_growth]))
         self._since: dt.datetime | None = None
 
     def update(self, timestamp: dt.datetime, value: float, last_year: float | None = None) -> Score:
@@ -178,8 +187,10 @@ class StreamingDetector:
             self._since = self._since or timestamp
         else:
             self._since = None
-        ytd = bool(self._bank.st["ytd"][0])
-        zh, en = explain(float(value), expected, lower, upper, checks, self._since, fired, ytd)
+        st = self._bank.st
+        zh, en = explain(
+            float(value), expected, lower, upper, checks, self._since, fired, bool(st["ytd"][0]), bool(st["ytdg"][0])
+        )
         return Score(
             timestamp,
             float(value),

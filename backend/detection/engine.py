@@ -80,6 +80,16 @@ LOG_STEP = 0.25
 # and every new year restarted it below YTD_RESET of the year before's last value.
 YTD_RISES = 5
 YTD_RESET = 0.5
+# A monthly growth rate is read as 累计同比 (the 同比 growth of a year-to-date total) when
+# the log-likelihood ratio of its step sizes (see _ytd_growth) reaches YTDG_LLR over at
+# least YTDG_MIN year-on-year differences of steps; each new term is clipped at YTDG_CLIP
+# times the running mean (after YTDG_SETTLE terms), so one shock cannot decide it.  Once
+# read so, its implied monthly growth is scored after YTDG_WARMUP more points.
+YTDG_LLR = 9.0
+YTDG_MIN = 12
+YTDG_CLIP = 6.0
+YTDG_SETTLE = 5
+YTDG_WARMUP = 6
 # The festival model by day type replaces the offset's own slot on a daily series only
 # when its recent error on festival days is below this share of the slot's.
 SF_MARGIN = 0.5
@@ -161,6 +171,9 @@ class DetectorConfig:
     # A monthly year-to-date total (累计) is recognised and scored on its monthly
     # increments (see _year_to_date).
     year_to_date: bool = True
+    # A monthly 累计同比 (year-to-date growth rate) is recognised from its step sizes and
+    # scored on the monthly growth it implies (see _ytd_growth).
+    ytd_growth: bool = True
     # Last year's anomaly in a month is expected back as its mirror image (a 同比 base
     # effect) where that fits better (see _base_effect).
     base_effect: bool = True
@@ -272,6 +285,16 @@ def _state(n: int, cfg: DetectorConfig) -> dict[str, np.ndarray]:
         "ytdok": np.ones(n, dtype=bool),
         "ytdup": f(n, dtype=np.int64),
         "raw_last": nan.copy(),
+        # 累计同比: recognised (or declared by the caller), and the evidence so far: per
+        # calendar month the last step into it (value, month it came from (negative: from
+        # last year), year), and the sums of the two step-size models (see _ytd_growth).
+        "ytdg": np.zeros(n, dtype=bool),
+        "ytdg_d": f((n, 12, 2)),
+        "ytdg_from": f((n, 12), dtype=np.int64),
+        "ytdg_y": np.full((n, 12), -1, dtype=np.int64),
+        "ytdg_s": f((n, 2, 3)),
+        "ytdg_pos": np.ones(n, dtype=bool),
+        "ytdg_n": f(n, dtype=np.int64),
         # Daily series: the seasonal model's period (days), the last CYC_RING values by day,
         # and the mean absolute lag-p difference (p = 1..CYC_MAX) with its count.
         "period": np.full(n, WEEK, dtype=np.int64),
@@ -297,14 +320,23 @@ class SeriesBank:
     """Streaming state of N series; ``step`` advances every series by one point."""
 
     def __init__(
-        self, n: int, config: DetectorConfig | None = None, warmup: np.ndarray | None = None
+        self,
+        n: int,
+        config: DetectorConfig | None = None,
+        warmup: np.ndarray | None = None,
+        ytd_growth: np.ndarray | None = None,
     ) -> None:
-        """``warmup`` optionally overrides the warm-up length per series (points)."""
+        """``warmup`` optionally overrides the warm-up length per series (points);
+        ``ytd_growth`` (bool per series) declares series known to be 累计同比 growth rates
+        (from the indicator catalogue), which are then scored on their implied monthly
+        growth from their first point instead of once their values show it."""
         self.n = n
         self.cfg = config or DetectorConfig()
         self.st = _state(n, self.cfg)
         if warmup is not None:
             self.st["warmup_override"] = np.asarray(warmup, dtype=np.int64).copy()
+        if ytd_growth is not None:
+            self.st["ytdg"] = np.asarray(ytd_growth, dtype=bool).copy()
 
     def step(self, t: np.ndarray, x: np.ndarray) -> StepOutput:
         """Score one point per series (t in epoch seconds of wall-clock time, x finite values).
@@ -460,7 +492,7 @@ def _year_to_date(
     same = ~first & (year == last)
     prev = st["raw_last"]
     base = np.where(st["ytd"] & same, prev, 0.0)
-    cand = ~st["ytd"] & ~first
+    cand = ~st["ytd"] & ~st["ytdg"] & ~first
     if cfg.year_to_date and cand.any():
         reset = x_raw < YTD_RESET * prev
         st["ytdok"] &= ~(cand & ((same & (x_raw < prev)) | (~same & ~reset)))
@@ -477,6 +509,101 @@ def _year_to_date(
         st["warmup"][idx] = np.maximum(st["warmup"][idx], st["n"][idx] + default_warmup(KIND_MONTHLY))
     st["raw_last"] = x_raw
     return x_raw - base, go, base
+
+
+def _ytd_growth(
+    st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: np.ndarray, first: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The monthly growth a 累计同比 figure implies; other series pass unchanged.
+
+    Many provincial figures are published only as 累计同比: the growth of the total
+    since January against the same months a year earlier.  Scored as it stands, a -10 %
+    September moves a January-October figure by 1-2 points, while the January-February
+    figure, an average of two months, is as noisy as a month.  With c_m the figure
+    through calendar month m and c_k the figure before it in the same year, the months
+    k+1..m grew by g = (m c_m - k c_k) / (m - k) (exact when last year's months were
+    equal; the first figure of a year is its own g), and g is scored like a 当月同比
+    rate, base effects included.  Weighting by last year's levels as the series implies
+    them (a shock year's depressed months weigh less the year after) was tried: no
+    better on the synthetic series or China's, where the unknown season dominates.
+
+    Recognition from the values (for series not declared so): if a figure averages m
+    months, a step from month k to month m has variance proportional to
+    v = (m - k) / (m k) (a step into a new year: 1 / m + 1 / k), so steps shrink ten-fold
+    through a year, while a 当月 rate's steps do not.  Steps are compared with the same
+    step a year earlier (a level series' seasonal steps cancel), and the Gaussian
+    log-likelihood ratio of "variance v" against "constant variance" is summed; each term
+    is clipped at YTDG_CLIP times its model's running mean.  At YTDG_LLR (and YTDG_MIN
+    terms) the series is read as 累计同比: its models restart in units and score g after
+    YTDG_WARMUP more points.  Checked in the tests on 当月 rates, levels with a season,
+    January-February figures and China's own series.
+
+    Returns the values to model, the rows that restart now, and the (base, factor) that
+    report an expectation of g as a figure: c = base + factor g.
+    """
+    candidates = (st["kind"] == KIND_MONTHLY) if cfg.ytd_growth else np.zeros(len(t), dtype=bool)
+    if not (candidates | st["ytdg"]).any():
+        return x_raw, np.zeros(len(t), dtype=bool), np.zeros(len(t)), np.ones(len(t))
+    m_all = t.astype("datetime64[s]").astype("datetime64[M]").astype(np.int64)
+    year, month = m_all // 12, m_all % 12 + 1
+    last_m = np.nan_to_num(st["last_t"]).astype("datetime64[s]").astype("datetime64[M]").astype(np.int64)
+    y0, m0 = last_m // 12, last_m % 12 + 1
+    prev = st["raw_last"]
+    has = ~first & np.isfinite(prev)
+    same = has & (year == y0) & (month > m0)
+    go = np.zeros(len(t), dtype=bool)
+    cand = has & cfg.ytd_growth & ~st["ytdg"] & ~st["ytd"] & (st["kind"] == KIND_MONTHLY)
+    cand &= same | (year == y0 + 1)
+    if cand.any():
+        i = np.flatnonzero(cand)
+        mi, ki = month[i], m0[i]
+        v = np.where(same[i], (mi - ki) / (mi * ki), 1.0 / mi + 1.0 / ki)
+        frm = np.where(same[i], ki, -ki)
+        # Evidence in two domains: the series' units, and logs while every value has been
+        # positive.  A positive level's seasonal steps grow with it (and so do their
+        # year-on-year differences), so a log-modelled series is judged in logs; one that
+        # leaves logs (a growth rate turning negative in a shock) is judged in units on
+        # all its history, calm years included, not on the shock alone.
+        pos = (x_raw[i] > 0) & (prev[i] > 0)
+        st["ytdg_pos"][i] &= pos
+        d_u = x_raw[i] - prev[i]
+        d_l = np.log(np.where(pos, x_raw[i], 1.0) / np.where(pos, prev[i], 1.0))
+        slot = mi - 1
+        paired = (st["ytdg_y"][i, slot] == year[i] - 1) & (st["ytdg_from"][i, slot] == frm)
+        dd = np.stack([d_u, d_l], axis=1) - st["ytdg_d"][i, slot]
+        st["ytdg_d"][i, slot] = np.stack([d_u, d_l], axis=1)
+        st["ytdg_from"][i, slot], st["ytdg_y"][i, slot] = frm, year[i]
+        j, dd, v = i[paired], dd[paired], v[paired]
+        if len(j):
+            s, n = st["ytdg_s"][j], st["ytdg_n"][j]  # (r, 2 domains, 3), (r,)
+            a, b = dd * dd, dd * dd / v[:, None]
+            nn = np.maximum(n, 1)[:, None]
+            settled = (n[:, None] >= YTDG_SETTLE) & (s[:, :, 0] > 0) & (s[:, :, 1] > 0)
+            a = np.where(settled, np.minimum(a, YTDG_CLIP * s[:, :, 0] / nn), a)
+            b = np.where(settled, np.minimum(b, YTDG_CLIP * s[:, :, 1] / nn), b)
+            lv = np.broadcast_to(np.log(v)[:, None], a.shape)
+            s = s + np.stack([a, b, lv], axis=2)
+            n = n + 1
+            st["ytdg_s"][j], st["ytdg_n"][j] = s, n
+            dom = (st["logm"][j] & st["ytdg_pos"][j]).astype(np.int64)
+            sd = s[np.arange(len(j)), dom]
+            ok = (sd[:, 0] > 0) & (sd[:, 1] > 0)
+            ratio = np.where(ok, sd[:, 0], 1.0) / np.where(ok, sd[:, 1], 1.0)
+            llr = np.where(ok, 0.5 * n * np.log(ratio) - 0.5 * sd[:, 2], 0.0)
+            go[j] = ok & (n >= YTDG_MIN) & (llr >= YTDG_LLR)
+    if go.any():
+        idx = np.flatnonzero(go)
+        _restart_models(st, cfg, idx, logs=False)
+        st["ytdg"][idx] = True
+        st["warmup"][idx] = np.maximum(st["warmup"][idx], st["n"][idx] + YTDG_WARMUP)
+    on = st["ytdg"]
+    k = np.where(on & same, m0, 0).astype(float)
+    mf = month.astype(float)
+    c_k = np.where(k > 0, np.nan_to_num(prev), 0.0)
+    g = np.where(on, (mf * x_raw - k * c_k) / (mf - k), x_raw)
+    base = np.where(on, k * c_k / mf, 0.0)
+    factor = np.where(on, (mf - k) / mf, 1.0)
+    return g, go, base, factor
 
 
 def _logs_to_units(st: dict[str, np.ndarray], rows: np.ndarray) -> None:
@@ -636,6 +763,11 @@ def _base_effect(
     has = monthly & (st["mexm"][rows, mslot] == mon - 12)
     r1 = st["mex"][rows, mslot]
     e1 = st["mexe"][rows, mslot]
+    # A model that could not score that month (a calendar slot it had not yet seen) takes
+    # the level model's memory: the anomaly was in the data, whichever model saw it.
+    blind = (r1 == 0.0) & (r1[:, :1] != 0.0)
+    r1 = np.where(blind, r1[:, :1], r1)
+    e1 = np.where(blind, e1[:, :1], e1)
     den = 1.0 + r1 / np.where(np.abs(100.0 + e1) > 1e-9, 100.0 + e1, 1.0)
     pct = ~logm[:, None] & (den > 0.2)
     r2 = np.where(pct, -r1 / np.where(pct, den, 1.0), -r1)
@@ -647,7 +779,11 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
     m = len(x_raw)
     rows = np.arange(m)
     first = st["n"] == 0
+    g, restart_g, g_base, g_factor = _ytd_growth(st, cfg, t, x_raw, first)
     x_in, restart_ytd, ytd_base = _year_to_date(st, cfg, t, x_raw, first)
+    x_in = np.where(st["ytdg"], g, x_in)
+    restart_ytd = restart_ytd | restart_g
+    ytd_base = np.where(st["ytdg"], g_base, ytd_base)
     st["xpos"] = st["xpos"] & (x_in > 0)
     # --- sampling interval (fixed after INTERVAL_PROBE deltas) ----------------
     delta = t - st["last_t"]
@@ -684,7 +820,7 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
         # A growth rate hovering a few points above zero (its steps are large against
         # its size) stays in its own units: in logs its noise would be grossly skewed.
         modest = 2 * st["nsmall"] >= st["ndt"]
-        go_log = fix & (kind == KIND_MONTHLY) & st["xpos"] & modest & cfg.log_monthly
+        go_log = fix & (kind == KIND_MONTHLY) & st["xpos"] & modest & cfg.log_monthly & ~st["ytdg"]
         if go_log.any():
             idx = np.flatnonzero(go_log)
             _restart_models(st, cfg, idx, logs=True)
@@ -930,5 +1066,6 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
         e_raw = np.exp(np.where(logm, exp_best, 0.0))
         exp_best = np.where(logm, e_raw, exp_best)
         s_best = np.where(logm, e_raw * s_best, s_best)
-    # A year-to-date total's expectation is last month's total plus the expected increment.
-    return StepOutput(out, exp_best + ytd_base, s_best, ratios, warm, lik)
+    # A year-to-date total's expectation is last month's total plus the expected increment;
+    # a 累计同比 figure's is last figure's months plus the expected growth of the new ones.
+    return StepOutput(out, ytd_base + g_factor * exp_best, g_factor * s_best, ratios, warm, lik)
