@@ -294,6 +294,10 @@ def _state(n: int, cfg: DetectorConfig) -> dict[str, np.ndarray]:
         "ytdg_y": np.full((n, 12), -1, dtype=np.int64),
         "ytdg_s": f((n, 2, 3)),
         "ytdg_pos": np.ones(n, dtype=bool),
+        # Relative monthly levels behind a 累计同比 figure: per calendar month, last year's
+        # and this year's (the year it was set in "ytdg_wy"); equal until the series says.
+        "ytdg_w": np.ones((n, 12, 2)),
+        "ytdg_wy": np.full((n, 12), -1, dtype=np.int64),
         "ytdg_n": f(n, dtype=np.int64),
         # Daily series: the seasonal model's period (days), the last CYC_RING values by day,
         # and the mean absolute lag-p difference (p = 1..CYC_MAX) with its count.
@@ -519,13 +523,15 @@ def _ytd_growth(
     Many provincial figures are published only as 累计同比: the growth of the total
     since January against the same months a year earlier.  Scored as it stands, a -10 %
     September moves a January-October figure by 1-2 points, while the January-February
-    figure, an average of two months, is as noisy as a month.  With c_m the figure
-    through calendar month m and c_k the figure before it in the same year, the months
-    k+1..m grew by g = (m c_m - k c_k) / (m - k) (exact when last year's months were
-    equal; the first figure of a year is its own g), and g is scored like a 当月同比
-    rate, base effects included.  Weighting by last year's levels as the series implies
-    them (a shock year's depressed months weigh less the year after) was tried: no
-    better on the synthetic series or China's, where the unknown season dominates.
+    figure, an average of two months, is as noisy as a month.  With c_m the figure (in
+    per cent) through calendar month m, c_k the figure before it in the same year and W
+    the running sum of last year's monthly levels, the months k+1..m grew by
+    g = ((100 + c_m) W_m - (100 + c_k) W_k) / (W_m - W_k) - 100 (a year's first figure
+    is its own g), and g is scored like a 当月同比 rate, base effects included.  Last
+    year's levels are relative: equal at first (no season is published with the rate),
+    then each month's grown by the g found for it, so a year after a shock its
+    depressed months weigh less (with equal weights March 2021 read as -9 % on a
+    synthetic series whose March grew 5 %; with them, +1 %).
 
     Recognition from the values (for series not declared so): if a figure averages m
     months, a step from month k to month m has variance proportional to
@@ -597,12 +603,27 @@ def _ytd_growth(
         st["ytdg"][idx] = True
         st["warmup"][idx] = np.maximum(st["warmup"][idx], st["n"][idx] + YTDG_WARMUP)
     on = st["ytdg"]
-    k = np.where(on & same, m0, 0).astype(float)
-    mf = month.astype(float)
-    c_k = np.where(k > 0, np.nan_to_num(prev), 0.0)
-    g = np.where(on, (mf * x_raw - k * c_k) / (mf - k), x_raw)
-    base = np.where(on, k * c_k / mf, 0.0)
-    factor = np.where(on, (mf - k) / mf, 1.0)
+    g, base, factor = x_raw.copy(), np.zeros(len(t)), np.ones(len(t))
+    if on.any():
+        i = np.flatnonzero(on)
+        k = np.where(same[i], m0[i], 0)
+        months = np.arange(1, 13)
+        lv, wy = st["ytdg_w"][i], st["ytdg_wy"][i]
+        # Last year's level of each month: the one kept aside where this year's is in.
+        w = np.where(wy == year[i, None], lv[:, :, 0], lv[:, :, 1])
+        w_m = np.where(months[None, :] <= month[i, None], w, 0.0).sum(axis=1)
+        w_k = np.where(months[None, :] <= k[:, None], w, 0.0).sum(axis=1)
+        c_k = np.where(k > 0, np.nan_to_num(prev[i]), 0.0)
+        new = w_m - w_k
+        g[i] = ((100.0 + x_raw[i]) * w_m - (100.0 + c_k) * w_k) / new - 100.0
+        base[i], factor[i] = w_k / w_m * c_k, new / w_m
+        # This year's level of the months k+1..m: last year's grown by g.
+        grow = np.clip(1.0 + g[i] / 100.0, 0.2, 5.0)
+        span = (months[None, :] > k[:, None]) & (months[None, :] <= month[i, None])
+        lv[:, :, 0] = np.where(span, w, lv[:, :, 0])
+        lv[:, :, 1] = np.where(span, w * grow[:, None], lv[:, :, 1])
+        st["ytdg_w"][i] = lv
+        st["ytdg_wy"][i] = np.where(span, year[i, None], wy)
     return g, go, base, factor
 
 

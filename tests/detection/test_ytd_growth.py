@@ -134,16 +134,38 @@ def test_the_implied_growth_is_exact_for_equal_months() -> None:
     # the figures are year-to-date growth rates, and the model sees the monthly growth.
     rates = [5.0] * 8 + [-10.0] + [5.0] * 3
     ytd = [float(np.mean(rates[: m + 1])) for m in range(12)]
+    assert _implied([(dt.datetime(2021, m + 1, 1), c) for m, c in enumerate(ytd)]) == pytest.approx(rates)
+
+
+def _implied(figures: list[tuple[dt.datetime, float]]) -> list[float]:
+    """The monthly growth the engine reads from a declared 累计同比 series, figure by figure."""
     cfg = DetectorConfig()
     st = SeriesBank(1, cfg, ytd_growth=np.array([True])).st
     got = []
-    for m, c in enumerate(ytd):
-        t = np.array([epoch_seconds(dt.datetime(2021, m + 1, 1))])
+    for when, c in figures:
+        t = np.array([epoch_seconds(when)])
         g, _, base, factor = engine._ytd_growth(st, cfg, t, np.array([c]), st["n"] == 0)
         assert base[0] + factor[0] * g[0] == pytest.approx(c)  # reported back as the figure
         got.append(float(g[0]))
         st["last_t"], st["raw_last"], st["n"] = t, np.array([c]), st["n"] + 1
-    assert got == pytest.approx(rates)
+    return got
+
+
+def test_a_year_after_a_shock_its_months_weigh_less() -> None:
+    # Equal months in the base year; year A: January-February (one figure) -25 %, every
+    # other month +5 %; year B: January-February back (+40 %), every other month +5 %.
+    level0 = np.ones(12)
+    level_a = level0 * np.where(np.arange(12) < 2, 0.75, 1.05)
+    level_b = level_a * np.where(np.arange(12) < 2, 1.4, 1.05)
+    figures = []
+    for year, now, before in ((2020, level_a, level0), (2021, level_b, level_a)):
+        for m in range(2, 13):
+            figures.append((dt.datetime(year, m, 1), 100.0 * (now[:m].sum() / before[:m].sum() - 1.0)))
+    got = _implied(figures)
+    # Year B's March is read as the +5 % it was (equal weights: -3.2 %, since A's
+    # January-February weighs 1.5 months, not 2).
+    assert got[11:13] == pytest.approx([40.0, 5.0])
+    assert got[13:] == pytest.approx([5.0] * 9)
 
 
 def test_the_scoring_service_declares_catalogue_ytd_growth_rates() -> None:
