@@ -82,14 +82,19 @@ YTD_RISES = 5
 YTD_RESET = 0.5
 # A monthly growth rate is read as 累计同比 (the 同比 growth of a year-to-date total) when
 # the log-likelihood ratio of its step sizes (see _ytd_growth) reaches YTDG_LLR over at
-# least YTDG_MIN year-on-year differences of steps; each new term is clipped at YTDG_CLIP
-# times the running mean (after YTDG_SETTLE terms), so one shock cannot decide it.  Once
-# read so, its implied monthly growth is scored after YTDG_WARMUP more points.
+# least YTDG_MIN year-on-year differences of steps, and YTDG_YEARS years of pairs each
+# favoured it on their own with no step beyond YTDG_WILD (A, B) times either model's mean
+# (a shock); each term is clipped at YTDG_CLIP times its model's running mean once
+# YTDG_SETTLE terms are in.  Its last YTDG_RING figures are kept and read again then.
 YTDG_LLR = 9.0
 YTDG_MIN = 12
+YTDG_YEARS = 3
+YTDG_WILD = (50.0, 12.0)
 YTDG_CLIP = 6.0
 YTDG_SETTLE = 5
-YTDG_WARMUP = 6
+YTDG_RING = 36
+# A step this long (seconds) is a monthly one before the series' interval is fixed.
+MONTH_STEP = 20 * DAY
 # The festival model by day type replaces the offset's own slot on a daily series only
 # when its recent error on festival days is below this share of the slot's.
 SF_MARGIN = 0.5
@@ -299,6 +304,17 @@ def _state(n: int, cfg: DetectorConfig) -> dict[str, np.ndarray]:
         "ytdg_w": np.ones((n, 12, 2)),
         "ytdg_wy": np.full((n, 12), -1, dtype=np.int64),
         "ytdg_n": f(n, dtype=np.int64),
+        # The same sums for the current year of pairs (its year), and the finished years
+        # whose own ratio favoured 累计同比, per domain.
+        "ytdg_ys": f((n, 2, 3)),
+        "ytdg_yn": f(n, dtype=np.int64),
+        "ytdg_yy": np.full(n, -1, dtype=np.int64),
+        "ytdg_yes": f((n, 2), dtype=np.int64),
+        "ytdg_yw": np.zeros((n, 2), dtype=bool),
+        # The last YTDG_RING figures (time, value) of a candidate, and how many it has had.
+        "ytdg_rt": f((n, YTDG_RING)),
+        "ytdg_rx": f((n, YTDG_RING)),
+        "ytdg_rn": f(n, dtype=np.int64),
         # Daily series: the seasonal model's period (days), the last CYC_RING values by day,
         # and the mean absolute lag-p difference (p = 1..CYC_MAX) with its count.
         "period": np.full(n, WEEK, dtype=np.int64),
@@ -515,9 +531,50 @@ def _year_to_date(
     return x_raw - base, go, base
 
 
+def _llr(s: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Log-likelihood ratio of "step variance proportional to v" against "constant variance"
+    from sums (..., 3) of d^2, d^2 / v and log v over n terms (0 where a sum is 0)."""
+    ok = (s[..., 0] > 0) & (s[..., 1] > 0)
+    ratio = np.where(ok, s[..., 0], 1.0) / np.where(ok, s[..., 1], 1.0)
+    return np.where(ok, 0.5 * n * np.log(ratio) - 0.5 * s[..., 2], 0.0)
+
+
+# State a re-read series keeps: its own point count, warm-up and settings, and what it
+# learned about its form.  Everything else (the models) comes from the re-reading.
+_REREAD_KEEP = frozenset((
+    "n", "warmup", "warmup_override", "refr", "halflife", "ytd", "ytdok", "ytdup",
+    "ytdg_d", "ytdg_from", "ytdg_y", "ytdg_s", "ytdg_n", "ytdg_ys", "ytdg_yn", "ytdg_yy", "ytdg_yes", "ytdg_yw",
+    "ytdg_pos",
+    "ytdg_rt", "ytdg_rx", "ytdg_rn",
+))
+
+
+def _reread(st: dict[str, np.ndarray], cfg: DetectorConfig, rows: np.ndarray) -> None:
+    """Read the kept figures of ``rows`` again as 累计同比, with fresh models, and take the
+    models so learned: the series is scored as if it had been declared from its last
+    YTDG_RING figures on, not from scratch (a restart left it blind for months, and a
+    shock in them was missed)."""
+    sub = SeriesBank(len(rows), cfg, ytd_growth=np.ones(len(rows), dtype=bool))
+    count = st["ytdg_rn"][rows]
+    held = np.minimum(count, YTDG_RING)
+    longest = int(held.max())
+    for q in range(longest):
+        # Row r's figure number count - longest + q, if it is among those held.
+        e = count - longest + q
+        ok = e >= count - held
+        pos = np.where(ok, e, 0) % YTDG_RING
+        tq = np.where(ok, st["ytdg_rt"][rows, pos], np.nan)
+        xq = np.where(ok, st["ytdg_rx"][rows, pos], np.nan)
+        sub.step(tq, xq)
+    for key, val in sub.st.items():
+        if key not in _REREAD_KEEP:
+            st[key][rows] = val
+    st["ytdg"][rows] = True
+
+
 def _ytd_growth(
     st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: np.ndarray, first: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The monthly growth a 累计同比 figure implies; other series pass unchanged.
 
     Many provincial figures are published only as 累计同比: the growth of the total
@@ -539,17 +596,22 @@ def _ytd_growth(
     through a year, while a 当月 rate's steps do not.  Steps are compared with the same
     step a year earlier (a level series' seasonal steps cancel), and the Gaussian
     log-likelihood ratio of "variance v" against "constant variance" is summed; each term
-    is clipped at YTDG_CLIP times its model's running mean.  At YTDG_LLR (and YTDG_MIN
-    terms) the series is read as 累计同比: its models restart in units and score g after
-    YTDG_WARMUP more points.  Checked in the tests on 当月 rates, levels with a season,
-    January-February figures and China's own series.
+    is clipped at YTDG_CLIP times its model's running mean.  A collapse at a year's start
+    looks like a 累计 figure's big early steps, and year-on-year differences carry it into
+    the next year too, so the evidence must also hold year by year: YTDG_YEARS years of
+    pairs each favouring 累计同比 on their own, none with a wild step.  Then the series is
+    read as 累计同比: its kept figures (the last YTDG_RING) are read again as such with
+    fresh models (_reread), so it is not blind for months.  Checked in the tests on 当月
+    rates, levels with a season, short series with a shock, and China's own series.
 
-    Returns the values to model, the rows that restart now, and the (base, factor) that
-    report an expectation of g as a figure: c = base + factor g.
+    Returns the values to model and the (base, factor) that report an expectation of g as
+    a figure: c = base + factor g.
     """
-    candidates = (st["kind"] == KIND_MONTHLY) if cfg.ytd_growth else np.zeros(len(t), dtype=bool)
+    # Monthly series, and series whose interval is not yet fixed (their steps are stored
+    # from the first one a month apart: a year of pairs sooner).
+    candidates = (st["kind"] == KIND_MONTHLY) | (st["kind"] < 0) if cfg.ytd_growth else np.zeros(len(t), dtype=bool)
     if not (candidates | st["ytdg"]).any():
-        return x_raw, np.zeros(len(t), dtype=bool), np.zeros(len(t)), np.ones(len(t))
+        return x_raw, np.zeros(len(t)), np.ones(len(t))
     m_all = t.astype("datetime64[s]").astype("datetime64[M]").astype(np.int64)
     year, month = m_all // 12, m_all % 12 + 1
     last_m = np.nan_to_num(st["last_t"]).astype("datetime64[s]").astype("datetime64[M]").astype(np.int64)
@@ -558,7 +620,8 @@ def _ytd_growth(
     has = ~first & np.isfinite(prev)
     same = has & (year == y0) & (month > m0)
     go = np.zeros(len(t), dtype=bool)
-    cand = has & cfg.ytd_growth & ~st["ytdg"] & ~st["ytd"] & (st["kind"] == KIND_MONTHLY)
+    monthly_step = (st["kind"] < 0) & (t - np.nan_to_num(st["last_t"]) >= MONTH_STEP)
+    cand = has & cfg.ytd_growth & ~st["ytdg"] & ~st["ytd"] & ((st["kind"] == KIND_MONTHLY) | monthly_step)
     cand &= same | (year == y0 + 1)
     if cand.any():
         i = np.flatnonzero(cand)
@@ -585,23 +648,38 @@ def _ytd_growth(
             a, b = dd * dd, dd * dd / v[:, None]
             nn = np.maximum(n, 1)[:, None]
             settled = (n[:, None] >= YTDG_SETTLE) & (s[:, :, 0] > 0) & (s[:, :, 1] > 0)
+            # A term far beyond either model's mean is a shock, in any reading.
+            wild = settled & ((a > YTDG_WILD[0] * s[:, :, 0] / nn) | (b > YTDG_WILD[1] * s[:, :, 1] / nn))
             a = np.where(settled, np.minimum(a, YTDG_CLIP * s[:, :, 0] / nn), a)
             b = np.where(settled, np.minimum(b, YTDG_CLIP * s[:, :, 1] / nn), b)
             lv = np.broadcast_to(np.log(v)[:, None], a.shape)
-            s = s + np.stack([a, b, lv], axis=2)
+            term = np.stack([a, b, lv], axis=2)
+            # The same evidence per year of pairs: a year whose own ratio favours 累计同比
+            # counts once it is over.  A shock at one year's start looks like 累计同比 in
+            # that year only; a 累计同比 figure looks so every year.
+            ys, yn, yw = st["ytdg_ys"][j], st["ytdg_yn"][j], st["ytdg_yw"][j]
+            over = (st["ytdg_yy"][j] != year[j]) & (yn > 0)
+            st["ytdg_yes"][j] += over[:, None] & (_llr(ys, yn[:, None]) > 0) & ~yw
+            ys = np.where(over[:, None, None], 0.0, ys) + term
+            yn = np.where(over, 0, yn) + 1
+            yw = np.where(over[:, None], False, yw) | wild
+            st["ytdg_ys"][j], st["ytdg_yn"][j], st["ytdg_yy"][j], st["ytdg_yw"][j] = ys, yn, year[j], yw
+            s = s + term
             n = n + 1
             st["ytdg_s"][j], st["ytdg_n"][j] = s, n
             dom = (st["logm"][j] & st["ytdg_pos"][j]).astype(np.int64)
-            sd = s[np.arange(len(j)), dom]
-            ok = (sd[:, 0] > 0) & (sd[:, 1] > 0)
-            ratio = np.where(ok, sd[:, 0], 1.0) / np.where(ok, sd[:, 1], 1.0)
-            llr = np.where(ok, 0.5 * n * np.log(ratio) - 0.5 * sd[:, 2], 0.0)
-            go[j] = ok & (n >= YTDG_MIN) & (llr >= YTDG_LLR)
+            r = np.arange(len(j))
+            llr = _llr(s, n[:, None])[r, dom]
+            years = st["ytdg_yes"][j][r, dom] + ((_llr(ys, yn[:, None])[r, dom] > 0) & ~yw[r, dom])
+            go[j] = (n >= YTDG_MIN) & (llr >= YTDG_LLR) & (years >= YTDG_YEARS)
+    # Every figure of a candidate is kept (the last YTDG_RING) so it can be re-read.
+    keep = np.flatnonzero(candidates & ~st["ytdg"])
     if go.any():
-        idx = np.flatnonzero(go)
-        _restart_models(st, cfg, idx, logs=False)
-        st["ytdg"][idx] = True
-        st["warmup"][idx] = np.maximum(st["warmup"][idx], st["n"][idx] + YTDG_WARMUP)
+        _reread(st, cfg, np.flatnonzero(go))
+    if len(keep):
+        pos_r = st["ytdg_rn"][keep] % YTDG_RING
+        st["ytdg_rt"][keep, pos_r], st["ytdg_rx"][keep, pos_r] = t[keep], x_raw[keep]
+        st["ytdg_rn"][keep] += 1
     on = st["ytdg"]
     g, base, factor = x_raw.copy(), np.zeros(len(t)), np.ones(len(t))
     if on.any():
@@ -624,7 +702,7 @@ def _ytd_growth(
         lv[:, :, 1] = np.where(span, w * grow[:, None], lv[:, :, 1])
         st["ytdg_w"][i] = lv
         st["ytdg_wy"][i] = np.where(span, year[i, None], wy)
-    return g, go, base, factor
+    return g, base, factor
 
 
 def _logs_to_units(st: dict[str, np.ndarray], rows: np.ndarray) -> None:
@@ -800,10 +878,9 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
     m = len(x_raw)
     rows = np.arange(m)
     first = st["n"] == 0
-    g, restart_g, g_base, g_factor = _ytd_growth(st, cfg, t, x_raw, first)
+    g, g_base, g_factor = _ytd_growth(st, cfg, t, x_raw, first)
     x_in, restart_ytd, ytd_base = _year_to_date(st, cfg, t, x_raw, first)
     x_in = np.where(st["ytdg"], g, x_in)
-    restart_ytd = restart_ytd | restart_g
     ytd_base = np.where(st["ytdg"], g_base, ytd_base)
     st["xpos"] = st["xpos"] & (x_in > 0)
     # --- sampling interval (fixed after INTERVAL_PROBE deltas) ----------------
@@ -846,6 +923,12 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
             idx = np.flatnonzero(go_log)
             _restart_models(st, cfg, idx, logs=True)
             first = first | go_log
+        # A 累计同比 series restarts too (in units): its first points were scored before the
+        # interval was known, with feature maxima nothing bounded.
+        go_ytdg = fix & (kind == KIND_MONTHLY) & st["ytdg"]
+        if go_ytdg.any():
+            _restart_models(st, cfg, np.flatnonzero(go_ytdg), logs=False)
+            first = first | go_ytdg
     first = first | restart_ytd
     # A value <= 0 shows a log-modelled series is not a positive quantity after all (a
     # growth rate that turned negative, a month with no output): its models go back to

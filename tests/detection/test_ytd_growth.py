@@ -58,13 +58,15 @@ def test_chinas_ytd_growth_is_recognised_and_flags_the_known_events_only() -> No
     alarms, det = _run(_points(IVA_YTD_YOY))
     assert det._bank.st["ytdg"][0]
     assert {"2020-02", "2022-04"} <= set(alarms), sorted(alarms)
-    # Before it is recognised (2017) the series is scored as it stands: April 2017 and
-    # March 2019 are the only other alarms.
-    assert len(set(alarms) - KNOWN) <= 2, sorted(alarms)
-    # Scored as it stands, the same figures raised 14 alarms, 12 of them on ordinary months.
+    # Read as 累计同比 from mid-2018 (three years of pairs, each favouring it): before, April
+    # 2017 and February 2018 were scored as they stand; after, March 2019 and December
+    # 2023 (real accelerations: 当月 8.5 % and 6.8 %) and two Decembers at 0.51-0.53.
+    assert len(set(alarms) - KNOWN) <= 6, sorted(alarms)
+    # Scored as it stands, the same figures raised 14 alarms, 11 of them on ordinary
+    # months, and missed April 2022.
     off, det_off = _run(_points(IVA_YTD_YOY), DetectorConfig(ytd_growth=False))
     assert not det_off._bank.st["ytdg"][0]
-    assert len(set(off) - KNOWN) >= 8 and "2022-04" not in off, sorted(off)
+    assert len(off) >= 12 and "2022-04" not in off, sorted(off)
 
 
 def test_a_monthly_growth_rate_is_not_read_as_ytd_growth() -> None:
@@ -103,13 +105,13 @@ def test_synthetic_rates_and_levels_are_never_read_as_ytd_growth(form: str) -> N
 
 
 def test_most_synthetic_ytd_growth_series_are_recognised_and_the_2020_drop_flagged() -> None:
-    assert sum(_recognised(seed, "ytd_yoy") for seed in SEEDS) >= 9
+    assert sum(_recognised(seed, "ytd_yoy") for seed in SEEDS) >= 7
     found = 0
     for seed in SEEDS:
         months, x = _ytd_yoy(*jan_feb_as_one_figure(seed, SEASON, 0.05))
         alarms, _ = _run(list(zip(months, x, strict=True)))
         found += "2020-02" in alarms
-    assert found >= 10
+    assert found >= 11
 
 
 def test_a_declared_ytd_growth_series_reports_figures_and_says_how_it_was_read() -> None:
@@ -117,10 +119,11 @@ def test_a_declared_ytd_growth_series_reports_figures_and_says_how_it_was_read()
     scores = [(det.update(m, v), v) for m, v in _points(IVA_YTD_YOY)]
     calm = [(s, v) for s, v in scores if s.timestamp.year in (2018, 2019, 2023)]
     # The expectation is a 累计同比 figure (last figure's months plus the expected new one):
-    # within 1.5 points of the published figure in calm years, and the band narrows
+    # within 2 points of the published figure in calm years (the January-February figure
+    # is as noisy as a month: 2023's came 1.7 below), and the band narrows
     # through a year as the figure averages more months.  Outside it: at most 3 of 33
     # (March 2019 and December 2023 were real accelerations, 当月 8.5 % and 6.8 %).
-    assert all(abs(s.expected - v) < 1.5 for s, v in calm), [(s.timestamp, s.expected, v) for s, v in calm]
+    assert all(abs(s.expected - v) < 2.0 for s, v in calm), [(s.timestamp, s.expected, v) for s, v in calm]
     assert sum(not s.lower <= v <= s.upper for s, v in calm) <= 3
     width = {s.timestamp: s.upper - s.lower for s, _ in calm}
     assert width[dt.datetime(2019, 12, 1)] < 0.5 * width[dt.datetime(2019, 3, 1)]
@@ -144,7 +147,7 @@ def _implied(figures: list[tuple[dt.datetime, float]]) -> list[float]:
     got = []
     for when, c in figures:
         t = np.array([epoch_seconds(when)])
-        g, _, base, factor = engine._ytd_growth(st, cfg, t, np.array([c]), st["n"] == 0)
+        g, base, factor = engine._ytd_growth(st, cfg, t, np.array([c]), st["n"] == 0)
         assert base[0] + factor[0] * g[0] == pytest.approx(c)  # reported back as the figure
         got.append(float(g[0]))
         st["last_t"], st["raw_last"], st["n"] = t, np.array([c]), st["n"] + 1
@@ -188,3 +191,18 @@ def test_the_scoring_service_declares_catalogue_ytd_growth_rates() -> None:
     again = scoring.load_bank(scoring.dump_bank(bank, lay), cfg, lay)
     assert again.bank.st["ytdg"].all()
 
+
+
+@pytest.mark.parametrize("heating", [False, True])
+def test_a_short_level_series_with_a_shock_is_not_read_as_ytd_growth(heating: bool) -> None:
+    # From 2018 the only years of pairs are the shock years: the 2020 collapse makes a year's
+    # start look like a 累计 figure's.  Three years each favouring it, none with a step wild
+    # in either reading, are needed (a total over twelve terms misread all 24 of these).
+    season, growth = (HEATING, 0.08) if heating else (SEASON, 0.05)
+    misread = 0
+    for seed in SEEDS:
+        months, x = jan_feb_as_one_figure(seed, season, growth)
+        keep = [i for i, m in enumerate(months) if m.year >= 2018]
+        _, det = _run([(months[i], float(x[i])) for i in keep])
+        misread += bool(det._bank.st["ytdg"][0])
+    assert misread == 0
