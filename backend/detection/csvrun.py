@@ -53,6 +53,19 @@ def parse_times(raw: pd.Series) -> pd.Series:
     return out
 
 
+# A file whose path says it holds 累计同比 (a year-to-date growth rate: 1-N月累计增速,
+# 累计同比增长, ytd_growth) is read so from its first figure, as the catalogue declares it
+# in the service; otherwise the detector recognises it from its values, years later.
+_YTD_WORDS = re.compile(r"累计|ytd|year.?to.?date|cumulative", re.IGNORECASE)
+_GROWTH_WORDS = re.compile(r"同比|增速|增长|增幅|growth|yoy", re.IGNORECASE)
+
+
+def declares_ytd_growth(relative: Path) -> bool:
+    """Whether a file's path (relative to the input folder) names a 累计同比 growth rate."""
+    text = relative.with_suffix("").as_posix()
+    return bool(_YTD_WORDS.search(text) and _GROWTH_WORDS.search(text))
+
+
 def _load(path: Path) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     df = pd.read_csv(path, dtype={"value": str}, keep_default_na=False)
     if "timestamp" not in df.columns or "value" not in df.columns:
@@ -69,16 +82,20 @@ def _load(path: Path) -> tuple[pd.Series, np.ndarray, np.ndarray]:
 
 
 def score_arrays(
-    series: list[tuple[np.ndarray, np.ndarray]], config: DetectorConfig | None = None
+    series: list[tuple[np.ndarray, np.ndarray]],
+    config: DetectorConfig | None = None,
+    ytd_growth: list[bool] | None = None,
 ) -> list[np.ndarray]:
     """Anomaly scores for several (epoch seconds, values) series, each in time order.
 
     The series run side by side in one SeriesBank (one step per row index), which
     gives exactly the scores of feeding each series alone to the streaming detector.
+    ``ytd_growth[i]`` declares series i a 累计同比 growth rate.
     """
     orders = [np.argsort(t, kind="stable") for t, _ in series]
     lengths = np.array([len(t) for t, _ in series], dtype=np.int64)
-    bank = SeriesBank(len(series), config, warmup=np.array([probation(int(n)) for n in lengths]))
+    declared = np.array(ytd_growth, dtype=bool) if ytd_growth is not None else None
+    bank = SeriesBank(len(series), config, warmup=np.array([probation(int(n)) for n in lengths]), ytd_growth=declared)
     out = [np.zeros(int(n)) for n in lengths]
     width = int(lengths.max()) if len(lengths) else 0
     t_mat = np.full((len(series), width), np.nan)
@@ -98,7 +115,8 @@ def run_directory(input_dir: Path, output_dir: Path, config: DetectorConfig | No
     input_dir, output_dir = Path(input_dir), Path(output_dir)
     paths = sorted(p for p in input_dir.rglob("*.csv") if p.is_file())
     loaded = [_load(p) for p in paths]
-    scores = score_arrays([(secs, vals) for _, secs, vals in loaded], config)
+    declared = [declares_ytd_growth(p.relative_to(input_dir)) for p in paths]
+    scores = score_arrays([(secs, vals) for _, secs, vals in loaded], config, declared)
     for path, (stamps, _, _), sc in zip(paths, loaded, scores, strict=True):
         target = output_dir / path.relative_to(input_dir)
         target.parent.mkdir(parents=True, exist_ok=True)

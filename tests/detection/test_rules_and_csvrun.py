@@ -118,3 +118,28 @@ def test_detect_csv_names_the_file_and_the_timestamp_it_cannot_read(tmp_path: Pa
     pd.DataFrame({"timestamp": ["2020-01-01", "sometime"], "value": [1, 2]}).to_csv(src / "bad.csv", index=False)
     with pytest.raises(ValueError, match=r"bad\.csv.*'sometime'"):
         run_directory(src, tmp_path / "out")
+
+
+def test_detect_csv_reads_a_file_named_as_ytd_growth_as_such(tmp_path: Path) -> None:
+    # China's 累计同比 figures from 2018: too few years to recognise them from their values,
+    # but the file's name says what they are, as a bureau names its tables.
+    from tests.detection.test_ytd_growth import IVA_YTD_YOY, KNOWN
+
+    rows = [(f"{y}年{k + 2}月" if k else f"{y}年1-2月", v)
+            for y, vals in IVA_YTD_YOY.items() if y >= 2018 for k, v in enumerate(vals)]
+    frame = pd.DataFrame(rows, columns=["timestamp", "value"])
+    (tmp_path / "in" / "内蒙古").mkdir(parents=True)
+    frame.to_csv(tmp_path / "in" / "内蒙古" / "规上工业增加值_累计增速.csv", index=False)
+    frame.to_csv(tmp_path / "in" / "内蒙古" / "规上工业增加值.csv", index=False)
+    run_directory(tmp_path / "in", tmp_path / "out")
+
+    def alarms(name: str) -> set[str]:
+        out = pd.read_csv(tmp_path / "out" / "内蒙古" / name)
+        months = [f"{m[:4]}-{int(m[5:].split('-')[-1].rstrip('月')):02d}" for m in out["timestamp"]]
+        return {m for m, sc in zip(months, out["anomaly_score"], strict=True) if sc >= 0.5}
+
+    named, plain = alarms("规上工业增加值_累计增速.csv"), alarms("规上工业增加值.csv")
+    # Named: the 2020 collapse, April 2022, base effects, and March 2019 (当月 8.5 %) only.
+    assert {"2020-02", "2022-04"} <= named and named <= KNOWN | {"2019-03"}, sorted(named)
+    # Read as it stands (the name says nothing): five alarms on ordinary months.
+    assert len(plain - KNOWN - {"2019-03"}) >= 3, sorted(plain)
