@@ -43,6 +43,13 @@ Method (details and parameters in docs/detection.md):
 5. Zero during warm-up.  A score that is not a new high of the recent score
    maximum (decaying with half-life ``refractory``) is damped, because one
    incident should raise one alarm at its onset, not a stream of them.
+
+Monthly series are read in the form a statistics bureau publishes them: positive
+quantities in logs, a year-to-date total (累计) on its increments (_year_to_date), a
+year-to-date growth rate (累计同比) on the monthly growth it implies (_ytd_growth),
+each found from the values (or, for 累计同比, declared by the caller).  When a series
+finds out what it is, its last YTDG_RING figures are read again in that form
+(_reread) instead of restarting its models blind.
 """
 
 from __future__ import annotations
