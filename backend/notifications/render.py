@@ -79,10 +79,18 @@ def _what_en(c: dict[str, Any]) -> str:
     return {-1: " below expected", 1: " above expected"}.get(_side(c), "")
 
 
-def _deviation(c: dict[str, Any]) -> str | None:
-    """How far the latest value is from the expected one, in per cent (None when not meaningful)."""
+def _deviation(c: dict[str, Any], en: bool) -> str | None:
+    """How far the latest value is from the expected one, in per cent (None when not meaningful).
+
+    A rate in per cent (a growth rate, 累计同比) differs in percentage points: a growth of
+    -13.5 % against 5.6 % expected is 19.1 points below, not "-342 %"."""
     v, e = c.get("value"), c.get("expected")
-    if v is None or e is None or float(e) == 0:
+    if v is None or e is None:
+        return None
+    if (c.get("unit_en") or c.get("unit_zh")) == "%":
+        diff = float(v) - float(e)
+        return f"{diff:+.1f} percentage points" if en else f"{diff:+.1f} 个百分点"
+    if float(e) == 0:
         return None
     return f"{(float(v) - float(e)) / abs(float(e)) * 100:+.1f}%"
 
@@ -124,7 +132,7 @@ def _facts(c: dict[str, Any], language: str, tz: ZoneInfo) -> list[tuple[str, st
         band = ((f" ({lo_hi})" if en else f"（{lo_hi}）")
                 if c.get("lower") is not None and c.get("upper") is not None else "")
         rows.append(("Expected (band)" if en else "预期值（区间）", f"{_num(c.get('expected'))} {unit}".strip() + band))
-    deviation = _deviation(c)
+    deviation = _deviation(c, en)
     if deviation:
         rows.append(("Off expected by" if en else "偏离预期", deviation))
     if _missing_only(c) and c.get("last_point_at"):

@@ -97,6 +97,16 @@ def test_an_alert_mail_says_how_far_the_value_is_from_expected_and_when_it_was_m
     assert render.subject(_ctx(value=700.0), "zh") == "【红色预警】滨河新区 电网负荷异常（#7）"  # inside the band
 
 
+def test_a_growth_rate_mail_gives_the_deviation_in_percentage_points():
+    # A 累计同比 growth of -13.5 % against 5.6 % expected: 19.1 points below, not "-341 %".
+    ctx = _ctx(indicator_zh="规模以上工业增加值累计增速", unit_zh="%", unit_en="%", value=-13.5, expected=5.58,
+               lower=3.07, upper=8.09)
+    _subj, body, page = render.render_alert(ctx, "zh", TZ, has_chart=False)
+    assert "偏离预期：-19.1 个百分点" in body and "-19.1 个百分点" in page and "341" not in body
+    _s, body_en, _p = render.render_alert(ctx, "en", TZ, has_chart=False)
+    assert "Off expected by: -19.1 percentage points" in body_en
+
+
 def test_a_missing_report_mail_has_no_empty_value_rows_and_says_when_the_last_report_came():
     ctx = _ctx(value=None, expected=None, lower=None, upper=None, checks=["missing"])
     subj, body, page = render.render_alert(ctx, "zh", TZ, has_chart=False)
