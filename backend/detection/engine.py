@@ -48,7 +48,7 @@ Monthly series are read in the form a statistics bureau publishes them: positive
 quantities in logs, a year-to-date total (累计) on its increments (_year_to_date), a
 year-to-date growth rate (累计同比) on the monthly growth it implies (_ytd_growth),
 each found from the values (or, for 累计同比, declared by the caller).  When a series
-finds out what it is, its last YTDG_RING figures are read again in that form
+finds out what it is, its last KEPT figures are read again in that form
 (_reread) instead of restarting its models blind.
 """
 
@@ -96,14 +96,16 @@ YTD_WARMUP = 18
 # least YTDG_MIN year-on-year differences of steps, and YTDG_YEARS years of pairs each
 # favoured it on their own with no step beyond YTDG_WILD (A, B) times either model's mean
 # (a shock); each term is clipped at YTDG_CLIP times its model's running mean once
-# YTDG_SETTLE terms are in.  Its last YTDG_RING figures are kept and read again then.
+# YTDG_SETTLE terms are in.
 YTDG_LLR = 9.0
 YTDG_MIN = 12
 YTDG_YEARS = 3
 YTDG_WILD = (50.0, 12.0)
 YTDG_CLIP = 6.0
 YTDG_SETTLE = 5
-YTDG_RING = 36
+# Raw figures a monthly series keeps (and every series until its interval is known), to be
+# re-read when it finds out what it is (see _reread).
+KEPT = 36
 # A step this long (seconds) is a monthly one before the series' interval is fixed.
 MONTH_STEP = 20 * DAY
 # The festival model by day type replaces the offset's own slot on a daily series only
@@ -322,10 +324,10 @@ def _state(n: int, cfg: DetectorConfig) -> dict[str, np.ndarray]:
         "ytdg_yy": np.full(n, -1, dtype=np.int64),
         "ytdg_yes": f((n, 2), dtype=np.int64),
         "ytdg_yw": np.zeros((n, 2), dtype=bool),
-        # The last YTDG_RING figures (time, value) of a candidate, and how many it has had.
-        "ytdg_rt": f((n, YTDG_RING)),
-        "ytdg_rx": f((n, YTDG_RING)),
-        "ytdg_rn": f(n, dtype=np.int64),
+        # The last KEPT raw figures (time, value) of a monthly series, and how many it has had.
+        "kept_t": f((n, KEPT)),
+        "kept_x": f((n, KEPT)),
+        "kept_n": f(n, dtype=np.int64),
         # Daily series: the seasonal model's period (days), the last CYC_RING values by day,
         # and the mean absolute lag-p difference (p = 1..CYC_MAX) with its count.
         "period": np.full(n, WEEK, dtype=np.int64),
@@ -480,23 +482,6 @@ def _slots(
     return slot1, pred2, slot2, plain, base2
 
 
-# Model state a monthly series drops when it restarts (in logs, or as a year-to-date
-# total); the sampling interval, point count, warm-up and the detector's settings are kept.
-_RESTART_KEYS = (
-    "t0", "n0", "untilted", "lvl", "trend", "sc", "nsc", "s1", "c1", "s2", "c2", "zs", "zd", "vf", "vs", "pchg", "run",
-    "env", "benv", "gdev", "last_r", "sdr", "recent", "lm", "lv", "lcnt", "last_x", "mex", "mexe", "mexm",
-)
-
-
-def _restart_models(st: dict[str, np.ndarray], cfg: DetectorConfig, rows: np.ndarray, logs: bool) -> None:
-    """Reset the models of ``rows`` to a fresh series (their next point is a first point),
-    modelled in logs or not."""
-    fresh = _state(len(rows), cfg)
-    for key in _RESTART_KEYS:
-        st[key][rows] = fresh[key]
-    st["logm"][rows] = logs
-
-
 def _learn(old: np.ndarray, target: np.ndarray, seen: np.ndarray, lim: np.ndarray, gain: float) -> np.ndarray:
     """A seasonal slot's update: towards ``target`` by a Huber-clipped step, or set to it if unseen."""
     return np.where(seen, old + gain * np.clip(target - old, -lim, lim), target)
@@ -504,7 +489,7 @@ def _learn(old: np.ndarray, target: np.ndarray, seen: np.ndarray, lim: np.ndarra
 
 def _year_to_date(
     st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: np.ndarray, first: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Monthly increments of year-to-date totals (累计); other series pass unchanged.
 
     A bureau publishes many figures only as a running total since January.  Scored as
@@ -512,11 +497,11 @@ def _year_to_date(
     (it restarts every January) looks like a shock every year.  A monthly series that
     rose within each year and never fell (at least YTD_RISES times) and restarted below
     YTD_RESET of its last value at its first new year as a monthly series is read as
-    such a total: its models restart there, and from then on each point is scored as
-    its increment (the first figure of a year, January or a January-February figure,
-    is its own increment).  Returns the values to model, the rows that restart now,
-    and the running total each increment is added to (0 where none) so the
-    expectation can be reported as a total.
+    such a total: its kept figures are re-read as increments (_reread), and from then on
+    each point is scored as its increment (the first figure of a year, January or a
+    January-February figure, is its own increment).  Returns the values to model and the
+    running total each increment is added to (0 where none) so the expectation can be
+    reported as a total.
     """
     year = t.astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64)
     last = np.nan_to_num(st["last_t"]).astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64)
@@ -538,10 +523,10 @@ def _year_to_date(
         _reread(st, cfg, idx, t[idx], logs=cfg.log_monthly, ytd=True)
         st["ytd"][idx] = True
         # YTD_WARMUP increments (from the first kept figure) before they are scored.
-        first_kept = st["n"][idx] - np.minimum(st["ytdg_rn"][idx], YTDG_RING)
+        first_kept = st["n"][idx] - np.minimum(st["kept_n"][idx], KEPT)
         st["warmup"][idx] = np.maximum(st["warmup"][idx], first_kept + YTD_WARMUP)
     st["raw_last"] = x_raw.copy()  # a copy: a re-read writes the state back in place
-    return x_raw - base, np.zeros(len(t), dtype=bool), base
+    return x_raw - base, base
 
 
 def _llr(s: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -558,7 +543,7 @@ _REREAD_KEEP = frozenset((
     "n", "warmup", "warmup_override", "refr", "halflife", "ytd", "ytdok", "ytdup",
     "ytdg_d", "ytdg_from", "ytdg_y", "ytdg_s", "ytdg_n", "ytdg_ys", "ytdg_yn", "ytdg_yy", "ytdg_yes", "ytdg_yw",
     "ytdg_pos",
-    "ytdg_rt", "ytdg_rx", "ytdg_rn",
+    "kept_t", "kept_x", "kept_n",
 ))
 
 
@@ -572,7 +557,7 @@ def _reread(
     ytd_growth: bool = False,
     ytd: bool = False,
 ) -> None:
-    """Read the kept figures of ``rows`` (the last YTDG_RING before ``until``) again with
+    """Read the kept figures of ``rows`` (the last KEPT before ``until``) again with
     fresh models, in logs or not, as 累计同比 or not, and take the models so learned.
 
     A monthly series finds out what it is only after some figures: its interval after
@@ -586,17 +571,17 @@ def _reread(
         sub.st[key] = st[key][rows].copy()
     sub.st["logm"][:] = logs
     sub.st["ytd"][:] = ytd
-    count = st["ytdg_rn"][rows]
-    held = np.minimum(count, YTDG_RING)
+    count = st["kept_n"][rows]
+    held = np.minimum(count, KEPT)
     longest = int(held.max())
     for q in range(longest):
         # Row r's figure number count - longest + q, if it is among those held.
         e = count - longest + q
         ok = e >= count - held
-        pos = np.where(ok, e, 0) % YTDG_RING
-        tq = np.where(ok, st["ytdg_rt"][rows, pos], np.nan)
+        pos = np.where(ok, e, 0) % KEPT
+        tq = np.where(ok, st["kept_t"][rows, pos], np.nan)
         ok &= tq < until
-        sub.step(np.where(ok, tq, np.nan), np.where(ok, st["ytdg_rx"][rows, pos], np.nan))
+        sub.step(np.where(ok, tq, np.nan), np.where(ok, st["kept_x"][rows, pos], np.nan))
     for key, val in sub.st.items():
         if key not in _REREAD_KEEP:
             st[key][rows] = val
@@ -630,7 +615,7 @@ def _ytd_growth(
     looks like a 累计 figure's big early steps, and year-on-year differences carry it into
     the next year too, so the evidence must also hold year by year: YTDG_YEARS years of
     pairs each favouring 累计同比 on their own, none with a wild step.  Then the series is
-    read as 累计同比: its kept figures (the last YTDG_RING) are read again as such with
+    read as 累计同比: its kept figures (the last KEPT) are read again as such with
     fresh models (_reread), so it is not blind for months.  Checked in the tests on 当月
     rates, levels with a season, short series with a shock, and China's own series.
 
@@ -905,7 +890,7 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
     rows = np.arange(m)
     first = st["n"] == 0
     g, g_base, g_factor = _ytd_growth(st, cfg, t, x_raw, first)
-    x_in, restart_ytd, ytd_base = _year_to_date(st, cfg, t, x_raw, first)
+    x_in, ytd_base = _year_to_date(st, cfg, t, x_raw, first)
     x_in = np.where(st["ytdg"], g, x_in)
     ytd_base = np.where(st["ytdg"], g_base, ytd_base)
     st["xpos"] = st["xpos"] & (x_in > 0)
@@ -954,7 +939,6 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
         if go_ytdg.any():
             idx = np.flatnonzero(go_ytdg)
             _reread(st, cfg, idx, t[idx], logs=False, ytd_growth=True)
-    first = first | restart_ytd
     # A value <= 0 shows a log-modelled series is not a positive quantity after all (a
     # growth rate that turned negative, a month with no output): its models go back to
     # the series' own units, learned state converted, before this point is scored.
@@ -1069,7 +1053,7 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
     own = settled & ((st["nsc"] >= SETTLE) | ~monthly_kind)
     # A monthly seasonal model starts scoring a year in: its scales average its own
     # residuals (gain 1 / (its scored residuals + 1)), not the series' point count.
-    count = np.where((st["kind"] == KIND_MONTHLY)[:, None], st["nsc"], nk[:, None])
+    count = np.where(monthly_kind, st["nsc"], nk[:, None])
     early = np.where(coarse, 1.0 / (count + 1.0), 0.0)
     a_f, a_s = np.maximum(cfg.vol_fast, early), np.maximum(cfg.vol_slow, early)
     vf = np.where(sdr_ok, (1 - a_f) * st["vf"] + a_f * adr, adr)
@@ -1197,13 +1181,13 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
             st[key_s][idx, slot[idx]] = upd[idx]
             st[key_c][idx, slot[idx]] += 1
     _cycle(st, cfg, t, x)
-    # The last YTDG_RING raw figures of a monthly series (and of every series until its
-    # interval is known) are kept, to be re-read when it turns out what it is (_reread).
+    # The last KEPT raw figures of a monthly series (and of every series until its
+    # interval is known), to be re-read when it turns out what it is (_reread).
     kept = np.flatnonzero((st["kind"] == KIND_MONTHLY) | (st["kind"] < 0))
     if len(kept):
-        pos_r = st["ytdg_rn"][kept] % YTDG_RING
-        st["ytdg_rt"][kept, pos_r], st["ytdg_rx"][kept, pos_r] = t[kept], x_raw[kept]
-        st["ytdg_rn"][kept] += 1
+        pos_r = st["kept_n"][kept] % KEPT
+        st["kept_t"][kept, pos_r], st["kept_x"][kept, pos_r] = t[kept], x_raw[kept]
+        st["kept_n"][kept] += 1
     st["n"] = st["n"] + 1
     st["nk"] = st["nk"] + (st["kind"] >= 0)
     st["last_t"], st["last_x"] = t, x
