@@ -234,11 +234,22 @@ def history(days: int, chunk_days: int) -> None:
 @click.option("--output", "output_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 def detect_csv(input_dir: Path, output_dir: Path) -> None:
     """Run the production detector over every CSV (timestamp,value) under INPUT and write
-    timestamp,anomaly_score files mirroring the tree under OUTPUT."""
-    from backend.detection.csvrun import run_directory
+    timestamp,anomaly_score files mirroring the tree under OUTPUT.
 
-    n = run_directory(input_dir, output_dir)
-    click.echo(f"scored {n} files into {output_dir}")
+    Rows whose timestamp or value cannot be read score 0 and are listed; a file that
+    cannot be read is listed and skipped (exit code 1), the others are still scored."""
+    from backend.detection.csvrun import REPORT_NAME, run_directory
+
+    report = run_directory(input_dir, output_dir)
+    lines = report.lines()
+    click.echo(f"{lines[0]} into {output_dir}")
+    for line in lines[1:]:
+        click.echo(line, err=True)
+    if report.rejected_rows or report.rejected_files:
+        click.echo(f"the full list: {output_dir / REPORT_NAME}", err=True)
+    if not report.files and not report.rejected_files:
+        click.echo(f"no .csv files under {input_dir}", err=True)
+    sys.exit(1 if report.rejected_files or not report.files else 0)
 
 
 @cli.command()

@@ -58,7 +58,7 @@ def nab(data: Path, windows: Path | None) -> None:
     windows = windows or data / "labels" / "combined_windows.json"
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        n = run_directory(data / "data", Path(tmp) / "out")
+        n = run_directory(data / "data", Path(tmp) / "out").files
         wall = time.perf_counter() - started
         points = sum(len(p.read_text().splitlines()) - 1 for p in (Path(tmp) / "out").rglob("*.csv"))
         print(f"detect-csv: {n} files, {points:,} points in {wall:.1f} s ({points / wall:,.0f} points/s)")

@@ -8,15 +8,19 @@ to the same relative path under the output directory.
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import re
 import sys
 import time
+import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from backend.detection.detectors import LOCAL_TZ
 from backend.detection.engine import DetectorConfig, SeriesBank
 
 # NAB's protocol tells each detector its probationary period: 15% of the file,
@@ -30,27 +34,56 @@ def probation(n: int) -> int:
     return int(min(math.floor(PROBATION_FRACTION * n), PROBATION_MAX))
 
 
-# A statistics bureau's month: 2020年2月, 2020年1-2月 (January and February as one
-# figure: dated February), 2020年1—2月.
-_CN_MONTH = re.compile(r"^\s*(\d{4})\s*年\s*(?:\d{1,2}\s*[-–—~至]\s*)?(\d{1,2})\s*月(?:份)?\s*$")
+# A statistics bureau's month: 2020年2月, 2020年02月份, 2020年1-2月 (January and February
+# as one figure: dated February), 2020年1—2月, 2020年2月29日; a month as 202002; a quarter
+# as 2020年一季度 / 2020年第1季度 / 2020Q1 (dated at the quarter's first month).
+_CN_MONTH = re.compile(
+    r"^(\d{4})\s*年\s*(?:\d{1,2}\s*[-–—~至]\s*)?(\d{1,2})\s*月(?:份)?\s*(?:(\d{1,2})\s*日)?$"
+)
+_YYYYMM = re.compile(r"^(\d{4})(0[1-9]|1[0-2])$")
+_QUARTER = re.compile(r"^(\d{4})\s*(?:年\s*第?\s*([1-4一二三四])\s*季度?|[-\s]?[Qq]([1-4]))$")
+_CN_DIGIT = {"一": 1, "二": 2, "三": 3, "四": 4}
+
+
+def _one_time(text: str) -> pd.Timestamp | None:
+    """One timestamp the fast path could not read; None if unreadable.  Aware times are
+    read in Beijing time, as everywhere in the detector."""
+    if m := _CN_MONTH.match(text):
+        day = int(m[3]) if m[3] else 1
+        stamp = pd.Timestamp(int(m[1]), int(m[2]), day) if 1 <= int(m[2]) <= 12 else None
+        return stamp
+    if m := _YYYYMM.match(text):
+        return pd.Timestamp(int(m[1]), int(m[2]), 1)
+    if m := _QUARTER.match(text):
+        q = m[2] or m[3]
+        return pd.Timestamp(int(m[1]), 3 * (_CN_DIGIT.get(q) or int(q)) - 2, 1)
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if stamp is pd.NaT:
+        return None
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(LOCAL_TZ).tz_localize(None)
+    return stamp
 
 
 def parse_times(raw: pd.Series) -> pd.Series:
-    """Timestamps of a file: anything pandas reads (ISO dates and times, 2020-02), else
-    Chinese months as a bureau writes them (2020年2月; 2020年1-2月 is February)."""
-    text = raw.astype(str)
+    """Timestamps of a file as naive Beijing wall-clock times, NaT where unreadable.
+
+    Anything pandas reads (ISO dates and times, 2020-02, 2020/2/29; times with an offset
+    or Z are converted to Beijing time), else a bureau's Chinese months and quarters
+    (2020年2月; 2020年1-2月 is February; 2020年一季度), 202002."""
+    text = raw.astype(str).str.strip()
     try:
-        return pd.to_datetime(text, format="ISO8601")
-    except (ValueError, TypeError):
+        fast = pd.to_datetime(text, format="ISO8601")
+        if isinstance(fast.dtype, pd.DatetimeTZDtype):
+            fast = fast.dt.tz_convert(LOCAL_TZ).dt.tz_localize(None)
+        return fast
+    except (ValueError, TypeError, OverflowError):
         pass
-    parts = text.str.extract(_CN_MONTH)
-    cn = pd.to_datetime(parts[0] + "-" + parts[1].str.zfill(2) + "-01", errors="coerce")
-    other = pd.to_datetime(text.where(cn.isna()), errors="coerce", format="mixed")
-    out = cn.fillna(other)
-    bad = out.isna()
-    if bad.any():
-        raise ValueError(f"unreadable timestamp {text[bad].iloc[0]!r}")
-    return out
+    stamps = [_one_time(t) for t in text]
+    return pd.Series([pd.NaT if s is None else s for s in stamps], index=raw.index, dtype="datetime64[ns]")
 
 
 # A file whose path says it holds 累计同比 (a year-to-date growth rate: 1-N月累计增速,
@@ -66,19 +99,96 @@ def declares_ytd_growth(relative: Path) -> bool:
     return bool(_YTD_WORDS.search(text) and _GROWTH_WORDS.search(text))
 
 
-def _load(path: Path) -> tuple[pd.Series, np.ndarray, np.ndarray]:
-    df = pd.read_csv(path, dtype={"value": str}, keep_default_na=False)
-    if "timestamp" not in df.columns or "value" not in df.columns:
-        raise ValueError(f"{path}: needs columns timestamp,value")
+# Column names read as timestamp / value (after trimming, case-insensitive; a byte-order
+# mark is dropped with the encoding).
+_TIME_COLUMNS = ("timestamp", "time", "date", "datetime", "时间", "日期", "月份", "时期", "报告期", "统计时间")
+_VALUE_COLUMNS = ("value", "值", "数值", "数据")
+# Values that mean "not reported" in a bureau's table: scored 0, not rejected.
+_BLANKS = frozenset({"", "-", "--", "—", "——", "…", "……", "...", "/", "na", "n/a", "nan", "null", "none", "无", "空"})
+_ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+@dataclass
+class Rejected:
+    """A row (or a whole file, ``line`` None) detect-csv could not score, and why."""
+
+    path: str
+    line: int | None
+    text: str
+    reason: str
+
+
+@dataclass
+class Loaded:
+    stamps: pd.Series
+    secs: np.ndarray
+    values: np.ndarray
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def _decode(path: Path) -> str:
+    data = path.read_bytes()
+    for enc in _ENCODINGS:
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise ValueError("not UTF-8 or GB18030 text")
+
+
+def _column(columns: list[str], names: tuple[str, ...]) -> str | None:
+    for c in columns:
+        if c.strip().lower() in names:
+            return c
+    return None
+
+
+def read_values(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers of a value column (NaN where none) and a mask of the unreadable ones.
+
+    Full-width characters are folded (NFKC), thousands separators and a trailing %
+    or ‰ dropped, a Unicode minus read; a bureau's marks for "not reported" (empty,
+    -, —, …) are blanks, not errors."""
+    text = raw.astype(str).map(lambda v: unicodedata.normalize("NFKC", v).strip())
+    blank = text.str.lower().isin(_BLANKS)
+    cleaned = text.str.replace(",", "", regex=False).str.replace("\u2212", "-", regex=False).str.rstrip("%‰").str.strip()
+    values = np.array(pd.to_numeric(cleaned.where(~blank), errors="coerce"), dtype=float)
+    bad = np.isnan(values) & ~blank.to_numpy() | np.isinf(values)
+    values[np.isinf(values)] = np.nan
+    return values, bad
+
+
+def load(path: Path, name: str | None = None) -> Loaded:
+    """One input file: its rows, read as far as they can be.  Raises ValueError (with the
+    reason) only when the file as a whole cannot be scored."""
+    name = name or str(path)
     try:
-        ts = parse_times(df["timestamp"])
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
-    secs = (ts - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy(dtype=float)
-    # Thousands separators (1,234.5) are read; an empty or unreadable value scores 0.
-    text = df["value"].astype(str).str.replace(",", "", regex=False).str.strip()
-    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-    return df["timestamp"], secs, values
+        text = _decode(path)
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise ValueError(f"cannot read it as CSV: {exc}") from None
+    columns = [str(c) for c in df.columns]
+    tcol, vcol = _column(columns, _TIME_COLUMNS), _column(columns, _VALUE_COLUMNS)
+    if tcol is None or vcol is None:
+        raise ValueError(f"needs columns timestamp,value (found {','.join(columns) or 'none'})")
+    ts = parse_times(df[tcol])
+    values, bad_value = read_values(df[vcol])
+    bad_time = ts.isna().to_numpy()
+    if len(df) and bad_time.all():
+        raise ValueError(f"no readable timestamp (first: {df[tcol].iloc[0]!r})")
+    rejected = []
+    # Line numbers as an editor shows them: the header is line 1.
+    for i in np.flatnonzero(bad_time | bad_value).tolist():
+        if bad_time[i]:
+            rejected.append(Rejected(name, i + 2, str(df[tcol].iloc[i]), "unreadable timestamp"))
+        else:
+            rejected.append(Rejected(name, i + 2, str(df[vcol].iloc[i]), "unreadable value"))
+    secs = np.array((ts - pd.Timestamp("1970-01-01")).dt.total_seconds(), dtype=float)
+    # A row without a time cannot be placed in the series (NaN sorts last, and a point
+    # without a finite time or value leaves the detector untouched): it scores 0, as a
+    # blank does.
+    values[bad_time] = np.nan
+    return Loaded(df[tcol], secs, values, rejected)
 
 
 def score_arrays(
@@ -110,18 +220,72 @@ def score_arrays(
     return out
 
 
-def run_directory(input_dir: Path, output_dir: Path, config: DetectorConfig | None = None) -> int:
-    """Score every CSV under input_dir into output_dir (same relative paths); returns the file count."""
+@dataclass
+class RunReport:
+    """What ``run_directory`` scored, and what it could not."""
+
+    files: int
+    points: int
+    blanks: int
+    rejected_rows: list[Rejected]
+    rejected_files: list[Rejected]
+
+    def lines(self, limit: int = 20) -> list[str]:
+        """The report as a person reads it (at most ``limit`` rejected rows listed)."""
+        out = [f"scored {self.files} files, {self.points} points ({self.blanks} blank values scored 0)"]
+        for r in self.rejected_files:
+            out.append(f"NOT SCORED {r.path}: {r.reason}")
+        if self.rejected_rows:
+            out.append(f"{len(self.rejected_rows)} rows rejected (scored 0, kept in the output with their text):")
+            out += [f"  {r.path}:{r.line}: {r.reason} {r.text!r}" for r in self.rejected_rows[:limit]]
+            if len(self.rejected_rows) > limit:
+                out.append(f"  ... and {len(self.rejected_rows) - limit} more")
+        return out
+
+
+REPORT_NAME = "detect-csv-rejected.tsv"
+
+
+def run_directory(input_dir: Path, output_dir: Path, config: DetectorConfig | None = None) -> RunReport:
+    """Score every CSV under input_dir into output_dir (same relative paths).
+
+    Bad input loses nothing: a row whose timestamp or value cannot be read is written
+    with score 0 and listed; a file that cannot be read at all is listed and skipped,
+    and every other file is still scored.  The lists go to ``REPORT_NAME`` in
+    output_dir (tab-separated: path, line, reason, text) when there is anything in them.
+    """
     input_dir, output_dir = Path(input_dir), Path(output_dir)
     paths = sorted(p for p in input_dir.rglob("*.csv") if p.is_file())
-    loaded = [_load(p) for p in paths]
-    declared = [declares_ytd_growth(p.relative_to(input_dir)) for p in paths]
-    scores = score_arrays([(secs, vals) for _, secs, vals in loaded], config, declared)
-    for path, (stamps, _, _), sc in zip(paths, loaded, scores, strict=True):
+    good: list[tuple[Path, Loaded]] = []
+    rejected_files: list[Rejected] = []
+    for p in paths:
+        rel = p.relative_to(input_dir).as_posix()
+        try:
+            good.append((p, load(p, rel)))
+        except (ValueError, OSError) as exc:
+            rejected_files.append(Rejected(rel, None, "", str(exc)))
+    declared = [declares_ytd_growth(p.relative_to(input_dir)) for p, _ in good]
+    scores = score_arrays([(f.secs, f.values) for _, f in good], config, declared) if good else []
+    for (path, f), sc in zip(good, scores, strict=True):
         target = output_dir / path.relative_to(input_dir)
         target.parent.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame({"timestamp": stamps, "anomaly_score": np.round(sc, 8)}).to_csv(target, index=False)
-    return len(paths)
+        pd.DataFrame({"timestamp": f.stamps, "anomaly_score": np.round(sc, 8)}).to_csv(target, index=False)
+    rows = [r for _, f in good for r in f.rejected]
+    report = RunReport(
+        files=len(good),
+        points=sum(len(f.values) for _, f in good),
+        blanks=sum(int(np.isnan(f.values).sum()) for _, f in good) - len(rows),
+        rejected_rows=rows,
+        rejected_files=rejected_files,
+    )
+    if rows or rejected_files:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        with open(output_dir / REPORT_NAME, "w", encoding="utf-8") as fh:
+            fh.write("path\tline\treason\ttext\n")
+            for r in rejected_files + rows:
+                text = r.text.replace("\t", " ").replace("\n", " ")
+                fh.write(f"{r.path}\t{'' if r.line is None else r.line}\t{r.reason}\t{text}\n")
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,9 +295,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--output", required=True, type=Path)
     a = ap.parse_args(argv)
     started = time.perf_counter()
-    n = run_directory(a.input, a.output)
-    print(f"scored {n} files in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    return 0
+    report = run_directory(a.input, a.output)
+    for line in report.lines():
+        print(line, file=sys.stderr)
+    print(f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 1 if report.rejected_files or not report.files else 0
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from backend.detection import (
     DetectorConfig,
@@ -17,7 +16,7 @@ from backend.detection import (
     YoYRule,
     missing_data,
 )
-from backend.detection.csvrun import run_directory
+from backend.detection.csvrun import REPORT_NAME, parse_times, run_directory
 
 T = dt.datetime(2024, 3, 5, 8, 0)
 
@@ -78,7 +77,7 @@ def test_detect_csv_mirrors_the_tree_and_writes_timestamp_and_anomaly_score(tmp_
         values[250] = 40
         pd.DataFrame({"timestamp": stamps, "value": values}).to_csv(p, index=False)
     (src / "notes.txt").write_text("not a csv")
-    assert run_directory(src, out) == 2
+    assert run_directory(src, out).files == 2
     for rel in ("a/b/one.csv", "two.csv"):
         got = pd.read_csv(out / rel)
         assert list(got.columns) == ["timestamp", "anomaly_score"]
@@ -103,7 +102,7 @@ def test_detect_csv_reads_a_bureau_table_chinese_months_and_thousands_separators
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
     pd.DataFrame({"timestamp": labels, "value": values}).to_csv(src / "output.csv", index=False)
-    assert run_directory(src, out) == 1
+    assert run_directory(src, out).files == 1
     got = pd.read_csv(out / "output.csv")
     assert list(got["timestamp"]) == labels
     assert got["anomaly_score"].between(0, 1).all() and got["anomaly_score"][40] == 0.0
@@ -112,12 +111,85 @@ def test_detect_csv_reads_a_bureau_table_chinese_months_and_thousands_separators
     assert got["anomaly_score"].max() >= 0.5
 
 
-def test_detect_csv_names_the_file_and_the_timestamp_it_cannot_read(tmp_path: Path) -> None:
-    src = tmp_path / "in"
+def test_detect_csv_keeps_bad_rows_and_files_out_and_scores_the_rest(tmp_path: Path) -> None:
+    # Bad input loses nothing: an unreadable timestamp or value is rejected with its line
+    # and reason (scored 0, its text kept in the output), a file without the columns is
+    # reported and skipped, and everything else is scored as if they were not there.
+    src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
-    pd.DataFrame({"timestamp": ["2020-01-01", "sometime"], "value": [1, 2]}).to_csv(src / "bad.csv", index=False)
-    with pytest.raises(ValueError, match=r"bad\.csv.*'sometime'"):
-        run_directory(src, tmp_path / "out")
+    stamps = pd.date_range("2024-01-01", periods=300, freq="h").strftime("%Y-%m-%d %H:%M")
+    rng = np.random.default_rng(3)
+    values = rng.normal(10, 1, len(stamps))
+    values[250] = 40
+    clean = pd.DataFrame({"timestamp": stamps, "value": [f"{v:.3f}" for v in values]})
+    clean.to_csv(src / "clean.csv", index=False)
+    dirty = pd.concat([clean.iloc[:100], pd.DataFrame({"timestamp": ["sometime", "2024-01-05 04:30"],
+                                                       "value": ["10", "abc"]}), clean.iloc[100:]])
+    dirty.to_csv(src / "dirty.csv", index=False)
+    (src / "sub").mkdir()
+    pd.DataFrame({"a": [1], "b": [2]}).to_csv(src / "sub" / "other.csv", index=False)
+
+    report = run_directory(src, out)
+
+    assert report.files == 2 and report.points == 602
+    assert [(r.path, r.reason) for r in report.rejected_files] == [("sub/other.csv", "needs columns timestamp,value (found a,b)")]
+    assert [(r.path, r.line, r.reason, r.text) for r in report.rejected_rows] == [
+        ("dirty.csv", 102, "unreadable timestamp", "sometime"),
+        ("dirty.csv", 103, "unreadable value", "abc"),
+    ]
+    got_clean, got_dirty = pd.read_csv(out / "clean.csv"), pd.read_csv(out / "dirty.csv")
+    assert list(got_dirty["timestamp"]) == list(dirty["timestamp"])
+    assert (got_dirty["anomaly_score"].iloc[100:102] == 0).all()
+    kept = pd.concat([got_dirty.iloc[:100], got_dirty.iloc[102:]])["anomaly_score"].to_numpy()
+    np.testing.assert_array_equal(kept, got_clean["anomaly_score"].to_numpy())
+    assert got_clean["anomaly_score"].idxmax() == 250
+    assert not (out / "sub" / "other.csv").exists()
+    listed = (out / REPORT_NAME).read_text(encoding="utf-8").splitlines()
+    assert listed[1:] == ["sub/other.csv\t\tneeds columns timestamp,value (found a,b)\t",
+                          "dirty.csv\t102\tunreadable timestamp\tsometime", "dirty.csv\t103\tunreadable value\tabc"]
+
+
+def test_detect_csv_reads_excel_and_bureau_exports(tmp_path: Path) -> None:
+    # The same monthly growth rates as a bureau's spreadsheet exports them: GB18030 with
+    # Chinese headers and per cent signs, UTF-8 with a byte-order mark, full-width digits;
+    # and the same instants written with offsets (read in Beijing time) or as months.
+    rng = np.random.default_rng(8)
+    months = pd.date_range("2015-01-01", "2023-12-01", freq="MS")
+    rates = 5 + rng.normal(0, 0.5, len(months))
+    rates[months.get_loc(pd.Timestamp("2020-02-01"))] = -20
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    cn = [f"{m.year}年{m.month}月" for m in months]
+    body = "".join(f"{t},{v:.1f}%\n" for t, v in zip(cn, rates, strict=True))
+    (src / "gbk.csv").write_bytes(("时间,数值\n" + body).encode("gb18030"))
+    (src / "bom.csv").write_bytes((" Timestamp , Value \n" + body).encode("utf-8-sig"))
+    full_width = str.maketrans("0123456789.-", "０１２３４５６７８９．－")
+    full = "".join(f"{m:%Y%m},{f'{v:.1f}'.translate(full_width)}\n" for m, v in zip(months, rates, strict=True))
+    (src / "fullwidth.csv").write_text("timestamp,value\n" + full, encoding="utf-8")
+    utc = "".join(f"{(m - pd.Timedelta(hours=8)):%Y-%m-%dT%H:%M:%S}Z,{v:.1f}\n" for m, v in zip(months, rates, strict=True))
+    (src / "utc.csv").write_text("timestamp,value\n" + utc, encoding="utf-8")
+    (src / "plain.csv").write_text("timestamp,value\n" + "".join(
+        f"{m:%Y-%m-%d},{v:.1f}\n" for m, v in zip(months, rates, strict=True)), encoding="utf-8")
+
+    report = run_directory(src, out)
+
+    assert report.files == 5 and not report.rejected_rows and not report.rejected_files and report.blanks == 0
+    reference = pd.read_csv(out / "plain.csv")["anomaly_score"].to_numpy()
+    assert reference.max() >= 0.5 and int(reference.argmax()) == months.get_loc(pd.Timestamp("2020-02-01"))
+    for name in ("gbk.csv", "bom.csv", "fullwidth.csv", "utc.csv"):
+        got = pd.read_csv(out / name, dtype={"timestamp": str})
+        np.testing.assert_array_equal(got["anomaly_score"].to_numpy(), reference, err_msg=name)
+    assert list(pd.read_csv(out / "gbk.csv")["timestamp"])[:2] == ["2015年1月", "2015年2月"]
+
+
+def test_detect_csv_reads_quarters_and_bureau_months() -> None:
+    raw = pd.Series(["2020年一季度", "2020年第2季度", "2020Q3", "202010", "2021年1-2月", "2021年02月份",
+                     "2021年3月1日", "2021-04-01T00:00:00+08:00", "2021/5/1", "13月"])
+    got = parse_times(raw)
+    expected = ["2020-01-01", "2020-04-01", "2020-07-01", "2020-10-01", "2021-02-01", "2021-02-01",
+                "2021-03-01", "2021-04-01", "2021-05-01"]
+    assert [f"{t:%Y-%m-%d}" for t in got[:-1]] == expected
+    assert pd.isna(got.iloc[-1])
 
 
 def test_detect_csv_reads_a_file_named_as_ytd_growth_as_such(tmp_path: Path) -> None:
