@@ -22,6 +22,7 @@ import pandas as pd
 
 from backend.detection.detectors import LOCAL_TZ
 from backend.detection.engine import DetectorConfig, SeriesBank
+from backend.statistics.parsing import NumberError, parse_number, parse_period, remove_periods
 
 # NAB's protocol tells each detector its probationary period: 15% of the file,
 # at most 750 rows.  We use the same rule as the warm-up of a file.
@@ -34,13 +35,11 @@ def probation(n: int) -> int:
     return int(min(math.floor(PROBATION_FRACTION * n), PROBATION_MAX))
 
 
-# A statistics bureau's month: 2020年2月, 2020年02月份, 2020年1-2月 (January and February
-# as one figure: dated February), 2020年1—2月, 2020年2月29日; a month as 202002; a quarter
-# as 2020年一季度 / 2020年第1季度 / 2020Q1 (dated at the quarter's first month).
-_CN_MONTH = re.compile(
-    r"^(\d{4})\s*年\s*(?:\d{1,2}\s*[-–—~至]\s*)?(\d{1,2})\s*月(?:份)?\s*(?:(\d{1,2})\s*日)?$"
-)
-_YYYYMM = re.compile(r"^(\d{4})(0[1-9]|1[0-2])$")
+# Beyond what pandas reads: a bureau's periods as the statistics import reads them
+# (2020年2月, 2020年02月份, 2020年1-2月 — January and February as one figure, dated
+# February —, 202002, 2020M02), a day written 2020年2月29日, and a quarter written
+# 2020年一季度 / 2020年第1季度 / 2020Q1 (dated at the quarter's first month).
+_CN_DAY = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$")
 _QUARTER = re.compile(r"^(\d{4})\s*(?:年\s*第?\s*([1-4一二三四])\s*季度?|[-\s]?[Qq]([1-4]))$")
 _CN_DIGIT = {"一": 1, "二": 2, "三": 3, "四": 4}
 
@@ -48,15 +47,19 @@ _CN_DIGIT = {"一": 1, "二": 2, "三": 3, "四": 4}
 def _one_time(text: str) -> pd.Timestamp | None:
     """One timestamp the fast path could not read; None if unreadable.  Aware times are
     read in Beijing time, as everywhere in the detector."""
-    if m := _CN_MONTH.match(text):
-        day = int(m[3]) if m[3] else 1
-        stamp = pd.Timestamp(int(m[1]), int(m[2]), day) if 1 <= int(m[2]) <= 12 else None
-        return stamp
-    if m := _YYYYMM.match(text):
-        return pd.Timestamp(int(m[1]), int(m[2]), 1)
-    if m := _QUARTER.match(text):
-        q = m[2] or m[3]
-        return pd.Timestamp(int(m[1]), 3 * (_CN_DIGIT.get(q) or int(q)) - 2, 1)
+    text = unicodedata.normalize("NFKC", text).strip()
+    try:
+        if m := _CN_DAY.match(text):
+            return pd.Timestamp(int(m[1]), int(m[2]), int(m[3]))
+        if m := _QUARTER.match(text):
+            q = m[2] or m[3]
+            return pd.Timestamp(int(m[1]), 3 * (_CN_DIGIT.get(q) or int(q)) - 2, 1)
+    except ValueError:  # 2020年2月30日
+        return None
+    period = parse_period(text)
+    # The whole text must be the period (份 allowed): "2020-09-31" is not September.
+    if period is not None and period.year is not None and not remove_periods(text).replace("份", "").strip():
+        return pd.Timestamp(period.year, period.last, 1)
     try:
         stamp = pd.Timestamp(text)
     except (ValueError, TypeError, OverflowError):
@@ -103,8 +106,6 @@ def declares_ytd_growth(relative: Path) -> bool:
 # mark is dropped with the encoding).
 _TIME_COLUMNS = ("timestamp", "time", "date", "datetime", "时间", "日期", "月份", "时期", "报告期", "统计时间")
 _VALUE_COLUMNS = ("value", "值", "数值", "数据")
-# Values that mean "not reported" in a bureau's table: scored 0, not rejected.
-_BLANKS = frozenset({"", "-", "--", "—", "——", "…", "……", "...", "/", "na", "n/a", "nan", "null", "none", "无", "空"})
 _ENCODINGS = ("utf-8-sig", "gb18030")
 
 
@@ -146,15 +147,20 @@ def _column(columns: list[str], names: tuple[str, ...]) -> str | None:
 def read_values(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Numbers of a value column (NaN where none) and a mask of the unreadable ones.
 
-    Full-width characters are folded (NFKC), thousands separators and a trailing %
-    or ‰ dropped, a Unicode minus read; a bureau's marks for "not reported" (empty,
-    -, —, …) are blanks, not errors."""
-    text = raw.astype(str).map(lambda v: unicodedata.normalize("NFKC", v).strip())
-    blank = text.str.lower().isin(_BLANKS)
-    cleaned = text.str.replace(",", "", regex=False).str.replace("\u2212", "-", regex=False).str.rstrip("%‰").str.strip()
-    values = np.array(pd.to_numeric(cleaned.where(~blank), errors="coerce"), dtype=float)
-    bad = np.isnan(values) & ~blank.to_numpy() | np.isinf(values)
-    values[np.isinf(values)] = np.nan
+    What pandas reads is taken as it is (0 is a value here); anything else is read as
+    the statistics import reads a published cell (`statistics.parsing.parse_number`):
+    full-width characters folded, thousands separators, a trailing % and footnote marks
+    dropped, (12.5) as an accounting negative; a bureau's marks for "not published"
+    (empty, -, —, …, x, /, NA) are blanks, not errors."""
+    text = raw.astype(str)
+    values = np.array(pd.to_numeric(text.str.strip(), errors="coerce"), dtype=float)
+    bad = np.zeros(len(values), dtype=bool)
+    for i in np.flatnonzero(~np.isfinite(values)).tolist():
+        try:
+            v = parse_number(text.iloc[i], zero_is_missing=False)
+        except NumberError:
+            v, bad[i] = None, True
+        values[i] = np.nan if v is None or not math.isfinite(v) else v
     return values, bad
 
 

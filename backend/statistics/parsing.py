@@ -132,9 +132,9 @@ class NumberError(ValueError):
 def parse_number(text: str, *, zero_is_missing: bool = True) -> float | None:
     """A published number, or None when the cell means "not published" (blank, dashes,
     ellipsis, x, and 0 unless `zero_is_missing` is false). Thousands separators, stray
-    (full-width) spaces, footnote marks (*, ①) and a trailing % are tolerated. Raises
+    (full-width) spaces, footnote marks (*, ①), a trailing % and a minus sign (−) are tolerated. Raises
     NumberError for anything else."""
-    t = unicodedata.normalize("NFKC", text or "")
+    t = unicodedata.normalize("NFKC", text or "").replace("\u2212", "-")  # − (minus sign)
     t = re.sub(r"[\s\u3000\xa0]+", "", t)
     if t in _MISSING:
         return None

@@ -16,7 +16,7 @@ from backend.detection import (
     YoYRule,
     missing_data,
 )
-from backend.detection.csvrun import REPORT_NAME, parse_times, run_directory
+from backend.detection.csvrun import REPORT_NAME, parse_times, read_values, run_directory
 
 T = dt.datetime(2024, 3, 5, 8, 0)
 
@@ -184,12 +184,22 @@ def test_detect_csv_reads_excel_and_bureau_exports(tmp_path: Path) -> None:
 
 def test_detect_csv_reads_quarters_and_bureau_months() -> None:
     raw = pd.Series(["2020年一季度", "2020年第2季度", "2020Q3", "202010", "2021年1-2月", "2021年02月份",
-                     "2021年3月1日", "2021-04-01T00:00:00+08:00", "2021/5/1", "13月"])
+                     "2021年3月1日", "2021-04-01T00:00:00+08:00", "2021/5/1", "2021M06", "２０２１年７月",
+                     "13月", "2020-09-31", "2020年2月30日", "2021年3月 估计"])
     got = parse_times(raw)
     expected = ["2020-01-01", "2020-04-01", "2020-07-01", "2020-10-01", "2021-02-01", "2021-02-01",
-                "2021-03-01", "2021-04-01", "2021-05-01"]
-    assert [f"{t:%Y-%m-%d}" for t in got[:-1]] == expected
-    assert pd.isna(got.iloc[-1])
+                "2021-03-01", "2021-04-01", "2021-05-01", "2021-06-01", "2021-07-01"]
+    assert [f"{t:%Y-%m-%d}" for t in got[: len(expected)]] == expected
+    # Not a date, not the whole text a period: unreadable, never guessed.
+    assert got[len(expected):].isna().all()
+
+
+def test_detect_csv_reads_values_as_the_statistics_import_reads_cells() -> None:
+    values, bad = read_values(pd.Series(["12.5", "0", "1,234.5", "５.２%", "−3.1", "(2.5)", "7.0*", "", "—",
+                                         "…", "x", "abc", "1,23"]))
+    np.testing.assert_array_equal(values[:7], [12.5, 0.0, 1234.5, 5.2, -3.1, -2.5, 7.0])
+    assert np.isnan(values[7:]).all()
+    assert bad.tolist() == [False] * 11 + [True, True]
 
 
 def test_detect_csv_reads_a_file_named_as_ytd_growth_as_such(tmp_path: Path) -> None:
