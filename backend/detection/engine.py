@@ -130,6 +130,27 @@ CYC_SWITCH = 0.7
 # period (a 5-day cycle also repeats every 10 days, and chance favours either).
 CYC_PREFER = 1.5
 WEEK = 7
+# A daily-kind series sampled every WEEKLY_DT or more (weekly figures) meets each Spring
+# Festival at a different offset every year (its points fall on one weekday), so an
+# offset's own slot is seen about once in seven years.  An offset it has not seen reads
+# the nearest offset it has, within SF_NEAR days (a week's figure spans a week anyway);
+# each offset still learns only from its own figures.
+WEEKLY_DT = 4 * DAY
+SF_NEAR = 3
+
+
+def _nearest_seen(counts: np.ndarray, rows: np.ndarray, slot: np.ndarray, lo: int, hi: int, use: np.ndarray) -> np.ndarray:
+    """``slot``, or where ``use`` and it is unseen (count 0), the nearest seen slot in
+    [lo, hi] within SF_NEAR (the earlier one first on a tie); unchanged if none."""
+    out = slot.copy()
+    todo = use & (counts[rows, np.clip(slot, 0, counts.shape[1] - 1)] == 0)
+    for k in (-1, 1, -2, 2, -3, 3)[: 2 * SF_NEAR]:
+        cand = slot + k
+        ok = todo & (cand >= lo) & (cand <= hi)
+        ok[ok] = counts[rows[ok], cand[ok]] > 0
+        out = np.where(ok, cand, out)
+        todo &= ~ok
+    return out
 
 
 @dataclass(frozen=True)
@@ -964,10 +985,18 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
     # recent error on festival days is below SF_MARGIN of the first's.
     sf_day = (st["kind"] == KIND_DAILY) & (true2 >= cal.SF_FIRST) & cfg.festival_day_type
     sf_off = np.where(sf_day, true2 - cal.SF_FIRST, 0)
-    two_ok = sf_day & (st["csfx"][rows, sf_off] > 0) & (st["c2"][rows, base2] > 0)
-    one_ok = sf_day & (st["c2"][rows, true2] > 0)
-    two_val = st["s2"][rows, base2] + st["sfx"][rows, sf_off]
-    one_val = st["s2"][rows, true2]
+    # Weekly figures read the nearest festival offset they have seen (WEEKLY_DT, SF_NEAR).
+    weekly = sf_day & (np.nan_to_num(st["dt"]) >= WEEKLY_DT)
+    read2, read_off = true2, sf_off
+    if weekly.any():
+        read2 = _nearest_seen(st["c2"], rows, true2, cal.SF_FIRST, cal.SF_LAST, weekly)
+        read_off = _nearest_seen(st["csfx"], rows, sf_off, 0, cal.SF_LAST - cal.SF_FIRST, weekly)
+        slot2 = np.where(weekly & (read2 != true2), read2, slot2)
+        seen2 = seasonal & (st["c2"][rows, slot2] > 0)
+    two_ok = sf_day & (st["csfx"][rows, read_off] > 0) & (st["c2"][rows, base2] > 0)
+    one_ok = sf_day & (st["c2"][rows, read2] > 0)
+    two_val = st["s2"][rows, base2] + st["sfx"][rows, read_off]
+    one_val = st["s2"][rows, read2]
     use_two = two_ok & (~one_ok | (st["sferr"][:, 1] < SF_MARGIN * st["sferr"][:, 0]))
     if use_two.any():
         seen2 = np.where(use_two, seasonal, seen2)
