@@ -837,6 +837,7 @@ def _untilt_first_year(
     lvl: np.ndarray,
     first: np.ndarray,
     models: tuple[tuple[int, np.ndarray, np.ndarray], ...],
+    huber: float = 3.0,
 ) -> np.ndarray:
     """Take the first year's growth out of a monthly seasonal model's slots.
 
@@ -853,9 +854,16 @@ def _untilt_first_year(
     """
     turned = np.zeros(st["untilted"].shape, dtype=bool)
     m0 = np.nan_to_num(st["t0"]).astype("datetime64[s]").astype("datetime64[M]").astype(np.int64) % 12
+    # A month that is itself an anomaly (early 2020 a year after a series starts) is no
+    # measure of the year's growth, and turning on it would take the anomaly for growth
+    # and bend every slot by it.  On a series in logs the turn waits for a month that
+    # is no outlier (beyond huber scales) to the plain level model.
+    with np.errstate(divide="ignore", invalid="ignore"):  # no scale yet: NaN, calm
+        z0 = (x - lvl[:, 0] - st["trend"][:, 0]) / st["sc"][:, 0]
+    calm = ~st["logm"] | ~(np.abs(z0) > huber)
     for col, slot, seen in models:
         key_s, key_c = f"s{col}", f"c{col}"
-        turn = seen & (st["kind"] == KIND_MONTHLY) & ~st["untilted"][:, col] & ~first
+        turn = seen & (st["kind"] == KIND_MONTHLY) & ~st["untilted"][:, col] & ~first & calm
         turned[:, col] = turn
         if not turn.any():
             continue
@@ -1001,7 +1009,7 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
     if use_two.any():
         seen2 = np.where(use_two, seasonal, seen2)
     turned = (
-        _untilt_first_year(st, x, t, lvl, first, ((1, slot1, seen1), (2, slot2, seen2)))
+        _untilt_first_year(st, x, t, lvl, first, ((1, slot1, seen1), (2, slot2, seen2)), cfg.huber)
         if seasonal.any()
         else np.zeros((m, 3), dtype=bool)
     )
