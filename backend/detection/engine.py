@@ -137,6 +137,9 @@ WEEK = 7
 # each offset still learns only from its own figures.
 WEEKLY_DT = 4 * DAY
 SF_NEAR = 3
+# The month a monthly seasonal model in logs turns is read by it when the growth it took
+# out of its first year is within this (log units: about +-15 %); see _step.
+TURN_READ = 0.15
 
 
 def _nearest_seen(counts: np.ndarray, rows: np.ndarray, slot: np.ndarray, lo: int, hi: int, use: np.ndarray) -> np.ndarray:
@@ -838,7 +841,7 @@ def _untilt_first_year(
     first: np.ndarray,
     models: tuple[tuple[int, np.ndarray, np.ndarray], ...],
     huber: float = 3.0,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Take the first year's growth out of a monthly seasonal model's slots.
 
     In its first year a seasonal model holds its level and sets each month's slot
@@ -850,9 +853,10 @@ def _untilt_first_year(
     state before the current point is changed; ``lvl`` (this step's level) in place.
     The current point then fits exactly, so it does not count as a scored residual
     (returned mask): a scale starting from a zero residual would make the model
-    look perfect.
+    look perfect.  Also returned: the gap r per turned model (NaN elsewhere).
     """
     turned = np.zeros(st["untilted"].shape, dtype=bool)
+    gaps = np.full(st["untilted"].shape, np.nan)
     m0 = np.nan_to_num(st["t0"]).astype("datetime64[s]").astype("datetime64[M]").astype(np.int64) % 12
     # A month that is itself an anomaly (early 2020 a year after a series starts) is no
     # measure of the year's growth, and turning on it would take the anomaly for growth
@@ -869,13 +873,14 @@ def _untilt_first_year(
             continue
         idx = np.flatnonzero(turn)
         r = x[idx] - (lvl[idx, col] + st["trend"][idx, col] + st[key_s][idx, slot[idx]])
+        gaps[idx, col] = r
         steps = np.maximum(st["n"][idx] - st["n0"][idx], 1)
         k = (np.arange(st[key_s].shape[1])[None, :] % 12 - m0[idx, None]) % 12
         st[key_s][idx] -= np.where(st[key_c][idx] > 0, r[:, None] * k / 12.0, 0.0)
         st["trend"][idx, col] = r / steps
         lvl[idx, col] = lvl[idx, col] + r - r / steps
     st["untilted"] |= turned
-    return turned
+    return turned, gaps
 
 
 def _base_effect(
@@ -1008,10 +1013,10 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
     use_two = two_ok & (~one_ok | (st["sferr"][:, 1] < SF_MARGIN * st["sferr"][:, 0]))
     if use_two.any():
         seen2 = np.where(use_two, seasonal, seen2)
-    turned = (
+    turned, turn_gap = (
         _untilt_first_year(st, x, t, lvl, first, ((1, slot1, seen1), (2, slot2, seen2)), cfg.huber)
         if seasonal.any()
-        else np.zeros((m, 3), dtype=bool)
+        else (np.zeros((m, 3), dtype=bool), np.full((m, 3), np.nan))
     )
     season = np.stack(
         [
@@ -1051,6 +1056,14 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
     # trusted over the others, and on foreign data (NAB) they only add noise.
     special = eligible[:, 2] & ((slot2 != plain) | use_two) & (st["kind"] != KIND_SUBDAILY)
     best = np.where(special, 2, best)
+    # The month a monthly seasonal model in logs turns (_untilt_first_year: a calm month,
+    # met again a year on) is read by that model, which now fits it, and not by the plain
+    # level model, to which the season's ordinary swing (December to January) is news;
+    # but only if what it took for the year's growth is plausible (within TURN_READ of 0:
+    # a collapse the level model's wide first-year scale found calm is still news).
+    plausible = turned & (np.abs(np.nan_to_num(turn_gap, nan=np.inf)) <= TURN_READ)
+    turn_read = plausible[:, 1:].any(axis=1) & st["logm"] & (st["kind"] == KIND_MONTHLY)
+    best = np.where(turn_read, np.where(plausible[:, 2], 2, 1), best)
     r_best = resid[rows, best]
     s_best = scale[rows, best]
     s_best = np.where(np.isfinite(s_best), s_best, np.abs(r_best) + floor)
