@@ -38,10 +38,14 @@ def probation(n: int) -> int:
 # Beyond what pandas reads: a bureau's periods as the statistics import reads them
 # (2020年2月, 2020年02月份, 2020年1-2月 — January and February as one figure, dated
 # February —, 202002, 2020M02), a day written 2020年2月29日, and a quarter written
-# 2020年一季度 / 2020年第1季度 / 2020Q1 (dated at the quarter's first month).
+# 2020年一季度 / 2020年第1季度 / 2020Q1, dated at the quarter's last month as a period is
+# (一季度 is 1-3月, as 1-2月 is dated February).
 _CN_DAY = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$")
 _QUARTER = re.compile(r"^(\d{4})\s*(?:年\s*第?\s*([1-4一二三四])\s*季度?|[-\s]?[Qq]([1-4]))$")
 _CN_DIGIT = {"一": 1, "二": 2, "三": 3, "四": 4}
+# A year's cumulative quarters as GDP is published: 上半年 (1-6月), 前三季度 (1-9月), 全年.
+_CN_SPAN = re.compile(r"^(\d{4})\s*年\s*(上半年|前三季度|一至三季度|1-3季度|下半年|全年)$")
+_SPAN_MONTH = {"上半年": 6, "前三季度": 9, "一至三季度": 9, "1-3季度": 9, "下半年": 12, "全年": 12}
 
 
 def _one_time(text: str) -> pd.Timestamp | None:
@@ -51,9 +55,11 @@ def _one_time(text: str) -> pd.Timestamp | None:
     try:
         if m := _CN_DAY.match(text):
             return pd.Timestamp(int(m[1]), int(m[2]), int(m[3]))
+        if m := _CN_SPAN.match(text):
+            return pd.Timestamp(int(m[1]), _SPAN_MONTH[m[2]], 1)
         if m := _QUARTER.match(text):
             q = m[2] or m[3]
-            return pd.Timestamp(int(m[1]), 3 * (_CN_DIGIT.get(q) or int(q)) - 2, 1)
+            return pd.Timestamp(int(m[1]), 3 * (_CN_DIGIT.get(q) or int(q)), 1)
     except ValueError:  # 2020年2月30日
         return None
     period = parse_period(text)

@@ -185,10 +185,13 @@ def test_detect_csv_reads_excel_and_bureau_exports(tmp_path: Path) -> None:
 def test_detect_csv_reads_quarters_and_bureau_months() -> None:
     raw = pd.Series(["2020年一季度", "2020年第2季度", "2020Q3", "202010", "2021年1-2月", "2021年02月份",
                      "2021年3月1日", "2021-04-01T00:00:00+08:00", "2021/5/1", "2021M06", "２０２１年７月",
+                     "2022年一季度", "2022年上半年", "2022年前三季度", "2022年全年",
                      "13月", "2020-09-31", "2020年2月30日", "2021年3月 估计"])
     got = parse_times(raw)
-    expected = ["2020-01-01", "2020-04-01", "2020-07-01", "2020-10-01", "2021-02-01", "2021-02-01",
-                "2021-03-01", "2021-04-01", "2021-05-01", "2021-06-01", "2021-07-01"]
+    # A quarter is dated at its last month, as a period is (一季度 is 1-3月).
+    expected = ["2020-03-01", "2020-06-01", "2020-09-01", "2020-10-01", "2021-02-01", "2021-02-01",
+                "2021-03-01", "2021-04-01", "2021-05-01", "2021-06-01", "2021-07-01",
+                "2022-03-01", "2022-06-01", "2022-09-01", "2022-12-01"]
     assert [f"{t:%Y-%m-%d}" for t in got[: len(expected)]] == expected
     # Not a date, not the whole text a period: unreadable, never guessed.
     assert got[len(expected):].isna().all()
