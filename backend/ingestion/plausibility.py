@@ -17,11 +17,15 @@ maximum still remembers), and far below the 1,000× of the smallest unit slip.
 days of a mix-up stored earlier (before anyone noticed) do not become the yardstick.
 
 A series with fewer than `MIN_HISTORY_DAYS` days of data (a meter just onboarded, where a
-wrongly configured unit is most likely) has no "usual" of its own yet; it is judged against
-its **peers**: the largest usual value of the *other* series of the same indicator, stored or
-in the same batch (a system started from nothing judges its first batch by the batch). No
-single enterprise, park or district meters 200× the largest one of its kind. Without peers
-(a new indicator, a single series), nothing is held.
+wrongly configured unit is most likely) has no settled "usual" of its own yet; it is judged
+against its **peers**: the largest usual value of the *other* series of the same indicator,
+stored or in the same batch (a system started from nothing judges its first batch by the
+batch). No single enterprise, park or district meters 200× the largest one of its kind.
+Without peers (a new indicator, a single series), nothing is held on that ground.  Once it
+has `MIN_OWN_DAYS` days of its own, 200× those days' usual largest value is held too: a
+small enterprise's kWh sent as Wh is 1,000× its own few days but may stay under 200× the
+largest plant of its kind (seen on a fresh demo, whose history arrives a week at a time:
+such a slip on day 6 of a series was stored and made the city's day 65 % too large).
 """
 
 from __future__ import annotations
@@ -32,15 +36,37 @@ from dataclasses import dataclass
 HOLD_FACTOR = 200.0
 HISTORY_DAYS = 90
 MIN_HISTORY_DAYS = 7
+MIN_OWN_DAYS = 3
 
 
 @dataclass(frozen=True)
 class Ceiling:
     """The usual largest value of a series over the last `HISTORY_DAYS` days (75th percentile
-    of its daily maxima), and on how many days it had data (from the daily rollups)."""
+    of its daily maxima), and on how many days it had data (from the daily rollups);
+    `typical`, the median of those maxima, is the yardstick while the series is young (a
+    wrong day among its first three or four would move the 75th percentile)."""
 
     largest: float
     days: int
+    typical: float | None = None
+
+    def yardstick(self) -> float | None:
+        """What a value is compared with: the usual largest value once the series has
+        `MIN_HISTORY_DAYS` days, the median of its daily maxima from `MIN_OWN_DAYS`, else none."""
+        if self.days >= MIN_HISTORY_DAYS:
+            return self.largest
+        if self.days >= MIN_OWN_DAYS:
+            return self.typical if self.typical is not None else self.largest
+        return None
+
+
+def withdraw_limit(ceiling: Ceiling | None) -> float | None:
+    """Stored values of a series at or above this are withdrawn into the quarantine: what the
+    hold would hold now, against the series' own days (peers never withdraw anything).  A
+    mix-up stored while the series had no days of its own to be judged by (a backfill that
+    starts with the newest day) is taken out as soon as it has."""
+    y = ceiling.yardstick() if ceiling is not None else None
+    return HOLD_FACTOR * y if y is not None and y > 0 else None
 
 
 @dataclass(frozen=True)
@@ -56,11 +82,15 @@ class Hold:
 def judge(value: float, ceiling: Ceiling | None, peers: float | None = None) -> Hold | None:
     """Whether `value` is held. `ceiling`: the series' own history; `peers`: the largest usual
     value of the indicator's other series (`peer_ceiling`), used while the series has too
-    little history of its own."""
+    little history of its own (with its own few days, from `MIN_OWN_DAYS`)."""
     if ceiling is not None and ceiling.days >= MIN_HISTORY_DAYS:
         if ceiling.largest <= 0 or value / ceiling.largest < HOLD_FACTOR:
             return None
         return Hold(value / ceiling.largest, ceiling.largest, "own")
+    # Young: its own few days (from MIN_OWN_DAYS), or its peers, either one.
+    own = ceiling.yardstick() if ceiling is not None else None
+    if own is not None and own > 0 and value / own >= HOLD_FACTOR:
+        return Hold(value / own, own, "own")
     if peers is None or peers <= 0 or value / peers < HOLD_FACTOR:
         return None
     return Hold(value / peers, peers, "peers")

@@ -178,6 +178,17 @@ def held_counts(session: Session, series_ids: Sequence[int]) -> dict[int, int]:
     return {int(sid): int(n) for sid, n in rows}
 
 
+def resolved_points(session: Session, series_ids: Sequence[int]) -> list[tuple[int, datetime]]:
+    """(series id, time) of quarantined values a person resolved (resubmitted as is or
+    corrected): stored on purpose, never withdrawn again."""
+    if not series_ids:
+        return []
+    rows = session.execute(text("""SELECT (raw_json->>'series_id')::int, (raw_json->>'time')::timestamptz
+        FROM ingest_quarantine WHERE status = 'resolved' AND raw_json ? 'series_id' AND raw_json ? 'time'
+          AND (raw_json->>'series_id')::int = ANY(CAST(:ids AS int[]))"""), {"ids": list(series_ids)})
+    return [(int(sid), t) for sid, t in rows]
+
+
 def get_quarantine(session: Session, row_id: int) -> QuarantineRow | None:
     return session.get(QuarantineRow, row_id)
 

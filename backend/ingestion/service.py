@@ -18,7 +18,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -166,7 +166,7 @@ def store_batch(session: Session, *, source: str, batch_id: str, rows: Sequence[
     bad = list(rejected) + bad
     ids = obs_repo.ensure_series(session, {r.key for r in good})
     if hold_implausible and good:
-        good, held = _hold_implausible(session, good, ids, indicators, now, tz)
+        good, held = _hold_implausible(session, good, ids, indicators, now, tz, source)
         bad += held
     by_table: dict[obs_repo.Table, list[obs_repo.ObservationRow]] = defaultdict(list)
     for r in good:
@@ -186,12 +186,12 @@ def store_batch(session: Session, *, source: str, batch_id: str, rows: Sequence[
 
 
 def _hold_implausible(session: Session, good: list[ResolvedRow], ids: dict[SeriesKey, int],
-                      indicators: dict[str, tuple[str, str]], now: datetime, tz: str
+                      indicators: dict[str, tuple[str, str]], now: datetime, tz: str, source: str
                       ) -> tuple[list[ResolvedRow], list[RejectedRow]]:
     """Split resolved rows into those to store and those held as suspected unit mix-ups."""
     since = now.astimezone(ZoneInfo(tz)).date() - timedelta(days=plausibility.HISTORY_DAYS)
     found = obs_repo.series_ceilings(session, list({ids[r.key] for r in good}), since)
-    ceilings = {sid: plausibility.Ceiling(top, n) for sid, (top, n) in found.items()}
+    ceilings = {sid: plausibility.Ceiling(top, n, mid) for sid, (top, n, mid) in found.items()}
     # Series without a history of their own are judged against their indicator's other series,
     # stored and in this batch.
     young = {r.key[0] for r in good
@@ -223,7 +223,40 @@ def _hold_implausible(session: Session, good: list[ResolvedRow], ids: dict[Serie
                                      "unit": indicators[r.key[0]][0],
                                      "record": _raw(r.origin) if r.origin is not None else None},
                                     plausibility.hold_reason(r.value, indicators[r.key[0]][0])))
+    held += _withdraw_implausible(session, good, ids, indicators, ceilings, since, tz, source)
     return keep, held
+
+
+def _withdraw_implausible(session: Session, good: list[ResolvedRow], ids: dict[SeriesKey, int],
+                          indicators: dict[str, tuple[str, str]], ceilings: dict[int, plausibility.Ceiling],
+                          since: date, tz: str, source: str) -> list[RejectedRow]:
+    """Take out of the store, into the quarantine, what the hold would hold now among the
+    values this feed stored for the batch's series (`plausibility.withdraw_limit`): a mix-up
+    stored while its series had no days of its own to be judged by (a backfill that starts
+    with the newest day, judged against peers the slip stayed under) is withdrawn once it
+    has. Values other paths stored (a file import, as given) and values a person resubmitted
+    are left alone."""
+    out: list[RejectedRow] = []
+    by_table: dict[obs_repo.Table, dict[int, float]] = defaultdict(dict)
+    about: dict[int, ResolvedRow] = {}
+    for r in good:
+        sid = ids[r.key]
+        limit = plausibility.withdraw_limit(ceilings.get(sid))
+        if limit is not None:
+            by_table[r.table][sid] = limit
+            about[sid] = r
+    keep = repo.resolved_points(session, sorted(about)) if about else []
+    for table, limits in by_table.items():
+        for sid, t, value, _src in obs_repo.withdraw_at_or_above(session, table, limits, since, tz, source, keep):
+            r = about[sid]
+            log.info("withdrew %s series %d at %s: %.6g is at least %.0fx its own yardstick", r.key[0], sid,
+                     t.isoformat(), value, plausibility.HOLD_FACTOR)
+            out.append(RejectedRow({"series_id": sid, "indicator": r.key[0], "entity_kind": r.key[1],
+                                    "entity_code": r.origin.entity_code if r.origin is not None else "",
+                                    "time": t.isoformat(), "value": value, "unit": indicators[r.key[0]][0],
+                                    "withdrawn": True},
+                                   plausibility.hold_reason(value, indicators[r.key[0]][0])))
+    return out
 
 
 def held_counts(session: Session, series_ids: Sequence[int]) -> dict[int, int]:

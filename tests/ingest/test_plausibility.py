@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -13,6 +14,7 @@ from backend.ingestion.batch import ParsedRow
 from backend.ingestion.plausibility import (
     HOLD_FACTOR,
     MIN_HISTORY_DAYS,
+    MIN_OWN_DAYS,
     Ceiling,
     hold_reason,
     judge,
@@ -30,7 +32,7 @@ def test_only_a_value_far_above_a_known_history_is_held():
     hold = judge(5000.0 * 1000, c)
     assert hold is not None and (round(hold.ratio), hold.yardstick, hold.basis) == (1000, 5000.0, "own")
     assert judge(0.0, c) is None  # a shutdown is what the detector must see
-    assert judge(5e9, Ceiling(5000.0, MIN_HISTORY_DAYS - 1)) is None  # no usual yet, no peers
+    assert judge(5e9, Ceiling(5000.0, MIN_OWN_DAYS - 1)) is None  # no usual yet, no peers
     assert judge(5e9, Ceiling(0.0, 60), peers=5000.0) is None  # its own zeros: no scale to judge
     assert judge(5e9, None) is None
 
@@ -42,7 +44,7 @@ def test_the_reason_names_the_value_but_not_the_moving_yardstick():
 
 
 def test_a_series_without_a_history_is_judged_against_the_largest_of_its_peers():
-    young = Ceiling(3000.0, MIN_HISTORY_DAYS - 1)
+    young = Ceiling(3000.0, MIN_OWN_DAYS - 1)
     assert judge(5000.0 * HOLD_FACTOR * 0.99, young, peers=5000.0) is None
     hold = judge(5000.0 * 10_000, young, peers=5000.0)
     assert hold is not None and (round(hold.ratio), hold.basis) == (10_000, "peers")
@@ -53,6 +55,32 @@ def test_a_series_without_a_history_is_judged_against_the_largest_of_its_peers()
     assert peer_ceiling(1, [], {1: 5.0}) is None
     # with a history of its own, the series' own usual maximum decides, not its peers
     assert judge(5000.0 * 300, Ceiling(5000.0 * 10, 30), peers=5000.0) is None
+
+
+def test_a_young_series_is_held_against_its_own_few_days_too():
+    # A small enterprise's kWh sent as Wh on its sixth day: 1,000x its own days, but under
+    # 200x the largest plant of its kind.
+    few = Ceiling(410.0, MIN_HISTORY_DAYS - 1)
+    hold = judge(410.0 * 1000, few, peers=14_000.0)
+    assert hold is not None and (round(hold.ratio), hold.basis) == (1000, "own")
+    assert judge(410.0 * HOLD_FACTOR * 0.99, few, peers=14_000.0) is None
+    # too few days of its own: the peers alone judge
+    assert judge(410.0 * 1000, Ceiling(410.0, MIN_OWN_DAYS - 1), peers=14_000.0) is None
+    # a meter wrong from its first day: its own days are as wrong, the peers still hold it
+    assert judge(4.1e5, Ceiling(4.1e5, MIN_OWN_DAYS + 1), peers=500.0) is not None
+
+
+def test_a_young_series_slipping_under_its_peers_ceiling_is_held(db_session: Session):
+    service.register_source(db_session, name="coal_production", family="coal", title_zh="煤", title_en="coal",
+                            interval_s=600, expected_lag_s=86400)
+    big, small = _codes(db_session, 2)
+    _store(db_session, [ParsedRow("coal.raw_output", "enterprise", big, _day(i), 50.0, "万吨") for i in range(1, 30)],
+           hold=False)
+    _store(db_session, [ParsedRow("coal.raw_output", "enterprise", small, _day(i), 0.02, "万吨") for i in range(1, 6)],
+           hold=True)  # five ordinary days of a small mine (200 t a day)
+    slip = ParsedRow("coal.raw_output", "enterprise", small, _day(0), 200.0, "万吨")  # tonnes sent as 万吨
+    res = _store(db_session, [slip], hold=True)  # 10,000x its own days, 4x the largest mine
+    assert (res.inserted, res.rejected) == (0, 1)
 
 
 def _codes(session: Session, n: int) -> list[str]:
@@ -127,7 +155,10 @@ def test_a_mixup_stored_before_does_not_become_the_yardstick(db_session: Session
     slipped = [ParsedRow("coal.raw_output", "enterprise", code, _day(i), 5000.0, "万吨") for i in (1, 2)]
     _store(db_session, clean + slipped, hold=False)  # two wrong days got in before anyone noticed
     res = _store(db_session, [ParsedRow("coal.raw_output", "enterprise", code, _day(0), 5000.0, "万吨")], hold=True)
-    assert (res.inserted, res.rejected) == (0, 1)  # judged by the usual days, not by the two wrong ones
+    # judged by the usual days, not by the two wrong ones, which the feed's next delivery
+    # also takes out of the store (withdrawn into the quarantine)
+    assert (res.inserted, res.rejected) == (0, 3)
+    assert db_session.execute(text("SELECT max(value) FROM period_observation")).scalar_one() == pytest.approx(5000.0)
 
 
 def test_a_system_started_from_nothing_judges_its_first_batch_by_the_batch(db_session: Session):
@@ -167,3 +198,49 @@ def test_peer_ceilings_of_a_whole_batch_equal_one_by_one() -> None:
     batch = {1: 9e9, 3: 700.0, 4: 700.0, 5: 10.0, 2: 600.0}
     assert peer_ceilings(stored, batch) == {sid: peer_ceiling(sid, stored, batch) for sid in batch}
     assert peer_ceilings([], {7: 1.0}) == {7: None}
+
+
+def test_a_slip_stored_before_the_series_had_days_of_its_own_is_withdrawn_once_it_has(db_session: Session):
+    # A backfill that starts with the newest day: the small mine's first stored day is a slip
+    # (tonnes as 万吨) that stayed under 200x the largest mine, so it was stored. Once the
+    # series has days of its own, the next delivery takes it out, into the quarantine.
+    service.register_source(db_session, name="coal_production", family="coal", title_zh="煤", title_en="coal",
+                            interval_s=600, expected_lag_s=86400)
+    big, small = _codes(db_session, 2)
+    _store(db_session, [ParsedRow("coal.raw_output", "enterprise", big, _day(i), 50.0, "万吨") for i in range(1, 30)],
+           hold=False)
+
+    def stored(day: int) -> list[float]:
+        return list(db_session.execute(text("""SELECT o.value FROM period_observation o JOIN series s ON s.id = o.series_id
+            JOIN enterprise e ON e.id = s.entity_id WHERE e.uscc = :c AND o.time = :t"""),
+                                       {"c": small, "t": _day(day)}).scalars())
+
+    def month_sum() -> float:
+        return float(db_session.execute(text("""SELECT sum(r.sum) FROM rollup_monthly r JOIN series s ON s.id = r.series_id
+            JOIN enterprise e ON e.id = s.entity_id WHERE e.uscc = :c"""), {"c": small}).scalar_one())
+
+    slip = ParsedRow("coal.raw_output", "enterprise", small, _day(1), 200.0, "万吨")
+    assert _store(db_session, [slip], hold=True).inserted == 1  # no days of its own, 4x its peers: stored
+    older = [ParsedRow("coal.raw_output", "enterprise", small, _day(i), 0.02, "万吨") for i in range(2, 5)]
+    assert _store(db_session, older, hold=True).inserted == 3  # judged by one (wrong) day: nothing to do yet
+    assert stored(1) == [pytest.approx(2e6)]
+
+    res = _store(db_session, [ParsedRow("coal.raw_output", "enterprise", small, _day(0), 0.021, "万吨")], hold=True)
+    assert (res.inserted, res.rejected) == (1, 1)  # today's figure stored, the slip withdrawn
+    assert stored(1) == []
+    assert db_session.execute(text("""SELECT count(*) FROM rollup_daily r JOIN series s ON s.id = r.series_id
+        JOIN enterprise e ON e.id = s.entity_id WHERE e.uscc = :c AND r.day = :d"""),
+                              {"c": small, "d": _day(1).astimezone(ZoneInfo(TZ)).date()}).scalar_one() == 0
+    assert month_sum() == pytest.approx(3 * 200.0 + 210.0)  # tonnes: 3 x 0.02 + 0.021 万吨
+    qid, raw, reason = db_session.execute(text(
+        "SELECT id, raw_json, reason FROM ingest_quarantine WHERE raw_json ? 'withdrawn'")).one()
+    assert raw["entity_code"] == small and raw["value"] == pytest.approx(2e6) and reason.startswith("疑似单位错误")
+
+    # What another path stored (a file import, as given) is not the feed's to withdraw.
+    service.store_batch(db_session, source="file_import", batch_id="f", rows=[slip._replace(time=_day(7))],
+                        rejected=[], now=NOW, tz=TZ)
+    # A person checks it and resubmits it as is: stored again, and never withdrawn again.
+    _, again = service.resubmit_quarantine(db_session, qid, row=slip, by="duty", note="核实无误", now=NOW, tz=TZ)
+    assert again.inserted == 1
+    _store(db_session, [ParsedRow("coal.raw_output", "enterprise", small, _day(0), 0.022, "万吨")], hold=True)
+    assert stored(1) == [pytest.approx(2e6)] and stored(7) == [pytest.approx(2e6)]
