@@ -169,10 +169,13 @@ def list_quarantine(session: Session, *, source_name: str | None, status: str | 
 
 
 def held_counts(session: Session, series_ids: Sequence[int]) -> dict[int, int]:
-    """Open quarantine rows held for a series (their record names it: `series_id`)."""
+    """Values of a series held in open quarantine rows (their record names it: `series_id`),
+    each time once: a value withdrawn from the store and the same value held on re-delivery
+    are two rows but one value."""
     if not series_ids:
         return {}
-    rows = session.execute(text("""SELECT (raw_json->>'series_id')::int, count(*) FROM ingest_quarantine
+    rows = session.execute(text("""SELECT (raw_json->>'series_id')::int,
+            count(DISTINCT coalesce((raw_json->>'time')::timestamptz::text, id::text)) FROM ingest_quarantine
         WHERE status = 'open' AND raw_json ? 'series_id'
           AND (raw_json->>'series_id')::int = ANY(CAST(:ids AS int[])) GROUP BY 1"""), {"ids": list(series_ids)})
     return {int(sid): int(n) for sid, n in rows}

@@ -236,6 +236,11 @@ def test_a_slip_stored_before_the_series_had_days_of_its_own_is_withdrawn_once_i
         "SELECT id, raw_json, reason FROM ingest_quarantine WHERE raw_json ? 'withdrawn'")).one()
     assert raw["entity_code"] == small and raw["value"] == pytest.approx(2e6) and reason.startswith("疑似单位错误")
 
+    # Delivered again, it is held again: two quarantine rows, one value held.
+    assert _store(db_session, [slip], hold=True).rejected == 1
+    sid = db_session.execute(text("""SELECT s.id FROM series s JOIN enterprise e ON e.id = s.entity_id
+        WHERE e.uscc = :c AND s.indicator_code = 'coal.raw_output'"""), {"c": small}).scalar_one()
+    assert service.held_counts(db_session, [sid]) == {sid: 1}
     # What another path stored (a file import, as given) is not the feed's to withdraw.
     service.store_batch(db_session, source="file_import", batch_id="f", rows=[slip._replace(time=_day(7))],
                         rejected=[], now=NOW, tz=TZ)
