@@ -287,6 +287,8 @@ def render_digest(c: dict[str, Any], language: str, tz: ZoneInfo) -> tuple[str, 
         lines.append(d + sep + ("; " if en else "；").join(parts) if parts else d + sep + ("none" if en else "无"))
     lines.append("")
     lines.append("Items (overdue first):" if en else "明细（超时优先）：")
+    if not shown:
+        lines.append("- none: no alert is open." if en else "- 无：当前没有未办结的预警。")
     for it in shown:
         flag = ("OVERDUE " if en else "【超时】") if it["overdue"] else ""
         lvl_s, what, fired, state_s = _digest_item_text(it, en, tz)
@@ -324,6 +326,8 @@ def render_digest(c: dict[str, Any], language: str, tz: ZoneInfo) -> tuple[str, 
                   f'{html.escape(lvl_s)}</span> '
                   f'<a href="{html.escape(it["link"])}">#{it["id"]} {html.escape(what)}</a>{html.escape(fired_s)}'
                   f' · {html.escape(state_s)} · {"due" if en else "时限"} {_t(it.get("due_at"), tz)}</li>')
+    if not shown:
+        items = f'<li style="margin:4px 0">{"None: no alert is open." if en else "无：当前没有未办结的预警。"}</li>'
     footer = ""
     if list_link:
         label = more or ("All alerts in Yunjian" if en else "在运监系统中查看全部预警")

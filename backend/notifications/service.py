@@ -166,13 +166,16 @@ def enqueue_digests(session: Session, now: datetime, tz: ZoneInfo, digest_hour: 
     rows = []
     for r in chosen:
         visible = [a for a in alerts if r.district_id is None or a.district_id == r.district_id]
-        ctx = digest_context(session, visible, districts, now, day, r.language)
+        ctx = digest_context(session, visible, districts, now, day, r.language, scope=r.district_id)
         rows.append(_row(f"digest:{day}:{r.user_id}", "digest", None, r, ctx, now, "daily digest", None))
     return repo.insert_notifications(session, rows)
 
 
 def digest_context(session: Session, alerts: Sequence[Alert], districts: dict[int, tuple[str, str]],
-                   now: datetime, day: str, language: str) -> dict[str, Any]:
+                   now: datetime, day: str, language: str, scope: int | None = None) -> dict[str, Any]:
+    """The digest of these alerts. Its table has a row for every district the recipient
+    oversees (`scope`: one district, or None for all), quiet ones too ("无"), and one for
+    city-level alerts when there are any."""
     en = language == "en"
     city = ("City-wide", "市级") if en else ("市级", "City-wide")
 
@@ -203,7 +206,9 @@ def digest_context(session: Session, alerts: Sequence[Alert], districts: dict[in
                       "title_zh": title(a, False), "title_en": title(a, True),
                       "district_zh": zh_name, "district_en": en_name, "checks": list(a.checks or [])})
     items.sort(key=lambda it: (not it["overdue"], -Level.parse(it["level"]), it["due_at"] or "", it["id"]))
-    return {"date": day, "districts": sorted({dname(a) for a in alerts}), "counts": dict(counts),
+    names = [(eng if en else zh) for did, (zh, eng) in sorted(districts.items()) if scope is None or did == scope]
+    rows = names + sorted({dname(a) for a in alerts} - set(names))
+    return {"date": day, "districts": rows, "counts": dict(counts),
             "total": len(alerts), "overdue": sum(1 for it in items if it["overdue"]), "items": items}
 
 

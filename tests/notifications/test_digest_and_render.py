@@ -47,6 +47,9 @@ def test_the_daily_digest_goes_once_a_day_after_its_hour_with_overdue_items_firs
     assert city["total"] == 3 and city["overdue"] == 1
     district_only = rows["digest-en@wuhai.example"].context
     assert [it["id"] for it in district_only["items"]] == [red.id]
+    # Every district the recipient oversees has a row, quiet ones too; a district's leader sees only theirs.
+    n_districts = db_session.execute(text("SELECT count(*) FROM district")).scalar_one()
+    assert len(city["districts"]) == n_districts and len(district_only["districts"]) == 1
     subject, body, page = render.render_digest({**city, "items": [{**i, "link": f"L{i['id']}"} for i in city["items"]]},
                                                "zh", TZ)
     assert subject.startswith("【运监】每日预警汇总") and "超时 1 条" in body
@@ -141,6 +144,16 @@ def test_escalation_and_resolution_mails_name_who_acted(db_session: Session):
     assert "办结人：系统自动" in body
     # an alert mail (not an escalation or a closure) names nobody
     assert "actor_zh" not in notifications_service.alert_context(db_session, a, "alert", START)
+
+
+def test_a_quiet_day_digest_says_so_and_still_lists_every_district():
+    ctx = {"date": "2026-11-28", "districts": ["海勃湾区", "乌达区"], "total": 0, "overdue": 0, "counts": {},
+           "items": [], "list_link": "http://d/alerts"}
+    _subj, body, page = render.render_digest(ctx, "zh", TZ)
+    assert "海勃湾区：无" in body and "乌达区：无" in body
+    assert "明细（超时优先）：\n- 无：当前没有未办结的预警。" in body and "无：当前没有未办结的预警。</li>" in page
+    _s, body_en, _p = render.render_digest(ctx, "en", TZ)
+    assert "- none: no alert is open." in body_en
 
 
 def test_a_long_digest_lists_the_first_items_with_their_place_and_check_and_counts_the_rest():
