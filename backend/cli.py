@@ -249,7 +249,7 @@ def detect_csv(input_dir: Path, output_dir: Path) -> None:
         click.echo(f"the full list: {output_dir / REPORT_NAME}", err=True)
     if not report.files and not report.rejected_files:
         click.echo(f"no .csv files under {input_dir}", err=True)
-    sys.exit(1 if report.rejected_files or not report.files else 0)
+    sys.exit(1 if report.failed else 0)
 
 
 @cli.command()

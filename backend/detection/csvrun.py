@@ -242,6 +242,11 @@ class RunReport:
     rejected_rows: list[Rejected]
     rejected_files: list[Rejected]
 
+    @property
+    def failed(self) -> bool:
+        """Whether the run should exit non-zero: a file could not be read, or none was found."""
+        return bool(self.rejected_files) or not self.files
+
     def lines(self, limit: int = 20) -> list[str]:
         """The report as a person reads it (at most ``limit`` rejected rows listed)."""
         out = [f"scored {self.files} files, {self.points} points ({self.blanks} blank values scored 0)"]
@@ -311,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     for line in report.lines():
         print(line, file=sys.stderr)
     print(f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    return 1 if report.rejected_files or not report.files else 0
+    return 1 if report.failed else 0
 
 
 if __name__ == "__main__":

@@ -83,14 +83,13 @@ def judge(value: float, ceiling: Ceiling | None, peers: float | None = None) -> 
     """Whether `value` is held. `ceiling`: the series' own history; `peers`: the largest usual
     value of the indicator's other series (`peer_ceiling`), used while the series has too
     little history of its own (with its own few days, from `MIN_OWN_DAYS`)."""
-    if ceiling is not None and ceiling.days >= MIN_HISTORY_DAYS:
-        if ceiling.largest <= 0 or value / ceiling.largest < HOLD_FACTOR:
-            return None
-        return Hold(value / ceiling.largest, ceiling.largest, "own")
-    # Young: its own few days (from MIN_OWN_DAYS), or its peers, either one.
     own = ceiling.yardstick() if ceiling is not None else None
     if own is not None and own > 0 and value / own >= HOLD_FACTOR:
         return Hold(value / own, own, "own")
+    # A settled history decides alone; a young series (its own few days, from
+    # MIN_OWN_DAYS) is also judged against its peers.
+    if ceiling is not None and ceiling.days >= MIN_HISTORY_DAYS:
+        return None
     if peers is None or peers <= 0 or value / peers < HOLD_FACTOR:
         return None
     return Hold(value / peers, peers, "peers")

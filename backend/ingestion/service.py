@@ -245,9 +245,12 @@ def _withdraw_implausible(session: Session, good: list[ResolvedRow], ids: dict[S
         if limit is not None:
             by_table[r.table][sid] = limit
             about[sid] = r
-    keep = repo.resolved_points(session, sorted(about)) if about else []
     for table, limits in by_table.items():
-        for sid, t, value, _src in obs_repo.withdraw_at_or_above(session, table, limits, since, tz, source, keep):
+        days = obs_repo.days_reaching(session, limits, since)
+        if not days:  # the common case: one cheap rollup read, nothing more
+            continue
+        keep = repo.resolved_points(session, sorted({sid for sid, _ in days}))
+        for sid, t, value in obs_repo.withdraw_at_or_above(session, table, days, limits, tz, source, keep):
             r = about[sid]
             log.info("withdrew %s series %d at %s: %.6g is at least %.0fx its own yardstick", r.key[0], sid,
                      t.isoformat(), value, plausibility.HOLD_FACTOR)

@@ -467,61 +467,58 @@ def series_ceilings(session: Session, series_ids: Sequence[int], since: date) ->
     return {int(sid): (float(top), int(n), float(mid)) for sid, top, n, mid in rows}
 
 
-def withdraw_at_or_above(session: Session, table: Table, limits: dict[int, float], since: date, tz: str,
-                         source: str, keep: Sequence[tuple[int, datetime]] = ()
-                         ) -> list[tuple[int, datetime, float, str | None]]:
-    """Delete the points `source` stored for each series at or above its limit on the local
-    days from `since` on (except the (series, time) in `keep`), and recompute the daily and monthly
-    rollups of the days they were on (a day left empty loses its rollup row). Returns the
-    withdrawn (series id, time, value, source). Only days whose rollup maximum reaches the
-    limit are read."""
-    if table not in TABLES:
-        raise ValueError(f"unknown observation table {table!r}")
+def days_reaching(session: Session, limits: dict[int, float], since: date) -> list[tuple[int, date]]:
+    """(series id, local day) from `since` on whose daily maximum reaches the series' limit."""
     if not limits:
         return []
     ids, lims = zip(*sorted(limits.items()), strict=True)
-    params = {"ids": list(ids), "lims": list(lims), "since": since, "tz": tz, "source": source}
-    days = session.execute(text("""SELECT r.series_id, r.day FROM rollup_daily r
+    rows = session.execute(text("""SELECT r.series_id, r.day FROM rollup_daily r
         JOIN unnest(CAST(:ids AS int[]), CAST(:lims AS float8[])) AS t(sid, lim) ON r.series_id = t.sid
-        WHERE r.day >= CAST(:since AS date) AND r.max >= t.lim"""), params).all()
+        WHERE r.day >= CAST(:since AS date) AND r.max >= t.lim"""), {"ids": list(ids), "lims": list(lims), "since": since})
+    return [(int(sid), day) for sid, day in rows]
+
+
+def withdraw_at_or_above(session: Session, table: Table, days: Sequence[tuple[int, date]], limits: dict[int, float],
+                         tz: str, source: str, keep: Sequence[tuple[int, datetime]] = ()
+                         ) -> list[tuple[int, datetime, float]]:
+    """Delete the points `source` stored on these (series, local day) at or above the
+    series' limit (except the (series, time) in `keep`), and recompute the daily and
+    monthly rollups of those days (a day left empty loses its rollup row). Returns the
+    withdrawn (series id, time, value). `days` comes from `days_reaching`."""
+    if table not in TABLES:
+        raise ValueError(f"unknown observation table {table!r}")
     if not days:
         return []
-    params |= {"dsid": [int(d[0]) for d in days], "dday": [d[1] for d in days],
-               "ksid": [k[0] for k in keep], "ktime": [k[1] for k in keep]}
-    # Literal bounds let TimescaleDB exclude chunks at plan time.
-    lo = min(d[1] for d in days) - timedelta(days=1)
-    hi = max(d[1] for d in days) + timedelta(days=2)
-    params |= {"lo": datetime.combine(lo, datetime.min.time(), UTC), "hi": datetime.combine(hi, datetime.min.time(), UTC)}
-    cand = """(SELECT d.sid, d.day, t.lim FROM unnest(CAST(:dsid AS int[]), CAST(:dday AS date[])) AS d(sid, day)
-               JOIN unnest(CAST(:ids AS int[]), CAST(:lims AS float8[])) AS t(sid, lim) ON t.sid = d.sid)"""
-    gone = session.execute(text(f"""DELETE FROM {table} o USING {cand} c
-        WHERE o.series_id = c.sid AND o.value >= c.lim AND o.time >= :lo AND o.time < :hi AND o.source = :source
-          AND o.time >= (c.day::timestamp AT TIME ZONE :tz) AND o.time < ((c.day + 1)::timestamp AT TIME ZONE :tz)
-          AND NOT EXISTS (SELECT 1 FROM unnest(CAST(:ksid AS int[]), CAST(:ktime AS timestamptz[])) AS k(sid, t)
-                          WHERE k.sid = o.series_id AND k.t = o.time)
-        RETURNING o.series_id, o.time, o.value, o.source"""), params).all()
-    session.execute(text("""DELETE FROM rollup_daily r USING unnest(CAST(:dsid AS int[]), CAST(:dday AS date[])) AS d(sid, day)
-        WHERE r.series_id = d.sid AND r.day = d.day"""), params)
-    session.execute(text(f"""INSERT INTO rollup_daily (series_id, day, sum, count, min, max, last, last_at)
-        SELECT o.series_id, d.day, sum(o.value), count(*), min(o.value), max(o.value),
-               (array_agg(o.value ORDER BY o.time DESC))[1], max(o.time)
-        FROM unnest(CAST(:dsid AS int[]), CAST(:dday AS date[])) AS d(sid, day)
-        JOIN {table} o ON o.series_id = d.sid AND o.time >= (d.day::timestamp AT TIME ZONE :tz)
-             AND o.time < ((d.day + 1)::timestamp AT TIME ZONE :tz)
-        WHERE o.time >= :lo AND o.time < :hi
-        GROUP BY o.series_id, d.day"""), params)
-    session.execute(text("""DELETE FROM rollup_monthly r
-        USING (SELECT DISTINCT d.sid, date_trunc('month', d.day)::date AS month
-               FROM unnest(CAST(:dsid AS int[]), CAST(:dday AS date[])) AS d(sid, day)) m
-        WHERE r.series_id = m.sid AND r.month = m.month"""), params)
-    session.execute(text("""INSERT INTO rollup_monthly (series_id, month, sum, count, min, max, last, last_at)
-        SELECT r.series_id, m.month, sum(r.sum), sum(r.count), min(r.min), max(r.max),
-               (array_agg(r.last ORDER BY r.last_at DESC))[1], max(r.last_at)
-        FROM (SELECT DISTINCT d.sid, date_trunc('month', d.day)::date AS month
-              FROM unnest(CAST(:dsid AS int[]), CAST(:dday AS date[])) AS d(sid, day)) m
-        JOIN rollup_daily r ON r.series_id = m.sid AND r.day >= m.month AND r.day < (m.month + interval '1 month')::date
-        GROUP BY r.series_id, m.month"""), params)
-    return [(int(sid), t, float(v), src) for sid, t, v, src in gone]
+    prepare_stage(session)
+    # Literal bounds let TimescaleDB exclude chunks at plan time (and bound _recompute_daily).
+    lo, hi = min(d for _, d in days), max(d for _, d in days)
+    bounds: dict[str, object] = {
+        "tz": tz, "source": source, "dsid": [sid for sid, _ in days], "dday": [d for _, d in days],
+        "lim": [limits[sid] for sid, _ in days], "ksid": [k[0] for k in keep], "ktime": [k[1] for k in keep],
+        "tmin": datetime.combine(lo - timedelta(days=1), datetime.min.time(), UTC),
+        "tmax": datetime.combine(hi + timedelta(days=2), datetime.min.time(), UTC),
+    }
+    with _driver(session).cursor() as cur:
+        cur.execute("""INSERT INTO obs_days SELECT * FROM unnest(%(dsid)s::int[], %(dday)s::date[])
+            ON CONFLICT DO NOTHING""", bounds)
+        cur.execute(f"""DELETE FROM {table} o
+            USING unnest(%(dsid)s::int[], %(dday)s::date[], %(lim)s::float8[]) AS c(sid, day, lim)
+            WHERE o.series_id = c.sid AND o.value >= c.lim AND o.source = %(source)s
+              AND o.time >= %(tmin)s AND o.time < %(tmax)s
+              AND o.time >= (c.day::timestamp AT TIME ZONE %(tz)s)
+              AND o.time < ((c.day + 1)::timestamp AT TIME ZONE %(tz)s)
+              AND NOT EXISTS (SELECT 1 FROM unnest(%(ksid)s::int[], %(ktime)s::timestamptz[]) AS k(sid, t)
+                              WHERE k.sid = o.series_id AND k.t = o.time)
+            RETURNING o.series_id, o.time, o.value""", bounds)
+        gone = cur.fetchall()
+        # The recomputes upsert what is left; a day or month left empty must go first.
+        cur.execute("DELETE FROM rollup_daily r USING obs_days d WHERE r.series_id = d.series_id AND r.day = d.day")
+        cur.execute("""DELETE FROM rollup_monthly r
+            USING (SELECT DISTINCT series_id, date_trunc('month', day)::date AS month FROM obs_days) m
+            WHERE r.series_id = m.series_id AND r.month = m.month""")
+        _recompute_daily(cur, table, bounds)
+        _recompute_monthly(cur, bounds)
+    return [(int(sid), t, float(v)) for sid, t, v in gone]
 
 
 def indicator_ceilings(session: Session, indicators: Sequence[str], since: date) -> dict[str, list[tuple[int, float]]]:

@@ -71,13 +71,10 @@ def test_a_young_series_is_held_against_its_own_few_days_too():
 
 
 def test_a_young_series_slipping_under_its_peers_ceiling_is_held(db_session: Session):
-    service.register_source(db_session, name="coal_production", family="coal", title_zh="煤", title_en="coal",
-                            interval_s=600, expected_lag_s=86400)
+    _register_feed(db_session)
     big, small = _codes(db_session, 2)
-    _store(db_session, [ParsedRow("coal.raw_output", "enterprise", big, _day(i), 50.0, "万吨") for i in range(1, 30)],
-           hold=False)
-    _store(db_session, [ParsedRow("coal.raw_output", "enterprise", small, _day(i), 0.02, "万吨") for i in range(1, 6)],
-           hold=True)  # five ordinary days of a small mine (200 t a day)
+    _store(db_session, _mine(big, 50.0, range(1, 30)), hold=False)
+    _store(db_session, _mine(small, 0.02, range(1, 6)), hold=True)  # five ordinary days of a small mine (200 t a day)
     slip = ParsedRow("coal.raw_output", "enterprise", small, _day(0), 200.0, "万吨")  # tonnes sent as 万吨
     res = _store(db_session, [slip], hold=True)  # 10,000x its own days, 4x the largest mine
     assert (res.inserted, res.rejected) == (0, 1)
@@ -91,17 +88,26 @@ def _day(i: int) -> datetime:  # local midnight, i days before 27 Nov 2026 (Beij
     return datetime(2026, 11, 26, 16, tzinfo=UTC) - timedelta(days=i)
 
 
+def _register_feed(session: Session) -> None:
+    service.register_source(session, name="coal_production", family="coal", title_zh="煤", title_en="coal",
+                            interval_s=600, expected_lag_s=86400)
+
+
+def _mine(code: str, value: float, days: range) -> list[ParsedRow]:
+    """A mine's daily output (万吨) on each of these days before 27 Nov 2026."""
+    return [ParsedRow("coal.raw_output", "enterprise", code, _day(i), value, "万吨") for i in days]
+
+
 def _store(session: Session, rows: list[ParsedRow], hold: bool) -> service.StoreResult:
     return service.store_batch(session, source="coal_production", batch_id="b", rows=rows, rejected=[], now=NOW,
                                tz=TZ, hold_implausible=hold)
 
 
 def test_a_scheduled_feed_holds_a_unit_slip_and_stores_the_rest_of_the_batch(db_session: Session):
-    service.register_source(db_session, name="coal_production", family="coal", title_zh="煤", title_en="coal",
-                            interval_s=600, expected_lag_s=86400)
+    _register_feed(db_session)
     old, new = _codes(db_session, 2)
     history = [ParsedRow("coal.raw_output", "enterprise", old, _day(i), 0.4 + i / 100, "万吨") for i in range(1, 21)]
-    history += [ParsedRow("coal.raw_output", "enterprise", new, _day(i), 0.3, "万吨") for i in range(1, 4)]
+    history += _mine(new, 0.3, range(1, 4))
     assert _store(db_session, history, hold=False).inserted == 23
 
     today = [ParsedRow("coal.raw_output", "enterprise", old, _day(0), 4500.0, "万吨", raw={"v": "4500"}),  # t as 万吨
@@ -124,7 +130,7 @@ def test_a_scheduled_feed_holds_a_unit_slip_and_stores_the_rest_of_the_batch(db_
 
 def test_without_the_hold_a_file_import_stores_the_value_as_given(db_session: Session):
     (code,) = _codes(db_session, 1)
-    history = [ParsedRow("coal.raw_output", "enterprise", code, _day(i), 0.5, "万吨") for i in range(1, 15)]
+    history = _mine(code, 0.5, range(1, 15))
     _store(db_session, history, hold=False)
     res = _store(db_session, [ParsedRow("coal.raw_output", "enterprise", code, _day(0), 5000.0, "万吨")], hold=False)
     assert res.inserted == 1 and res.rejected == 0
@@ -132,12 +138,10 @@ def test_without_the_hold_a_file_import_stores_the_value_as_given(db_session: Se
 
 
 def test_a_new_meter_with_a_wrong_unit_from_its_first_day_is_held_against_its_peers(db_session: Session):
-    service.register_source(db_session, name="coal_production", family="coal", title_zh="煤", title_en="coal",
-                            interval_s=600, expected_lag_s=86400)
+    _register_feed(db_session)
     peer, new = _codes(db_session, 2)
-    _store(db_session, [ParsedRow("coal.raw_output", "enterprise", peer, _day(i), 0.5, "万吨") for i in range(1, 11)],
-           hold=False)
-    first_days = [ParsedRow("coal.raw_output", "enterprise", new, _day(i), 3000.0, "万吨") for i in range(0, 2)]
+    _store(db_session, _mine(peer, 0.5, range(1, 11)), hold=False)
+    first_days = _mine(new, 3000.0, range(0, 2))
     res = _store(db_session, first_days, hold=True)  # 3,000 万吨 a day: 6,000× the largest peer's 5,000 t
     assert (res.inserted, res.rejected) == (0, 2)
     reasons = db_session.execute(text("SELECT reason FROM ingest_quarantine")).scalars().all()
@@ -151,7 +155,7 @@ def test_a_new_meter_with_a_wrong_unit_from_its_first_day_is_held_against_its_pe
 
 def test_a_mixup_stored_before_does_not_become_the_yardstick(db_session: Session):
     (code,) = _codes(db_session, 1)
-    clean = [ParsedRow("coal.raw_output", "enterprise", code, _day(i), 0.5, "万吨") for i in range(3, 23)]
+    clean = _mine(code, 0.5, range(3, 23))
     slipped = [ParsedRow("coal.raw_output", "enterprise", code, _day(i), 5000.0, "万吨") for i in (1, 2)]
     _store(db_session, clean + slipped, hold=False)  # two wrong days got in before anyone noticed
     res = _store(db_session, [ParsedRow("coal.raw_output", "enterprise", code, _day(0), 5000.0, "万吨")], hold=True)
@@ -204,11 +208,9 @@ def test_a_slip_stored_before_the_series_had_days_of_its_own_is_withdrawn_once_i
     # A backfill that starts with the newest day: the small mine's first stored day is a slip
     # (tonnes as 万吨) that stayed under 200x the largest mine, so it was stored. Once the
     # series has days of its own, the next delivery takes it out, into the quarantine.
-    service.register_source(db_session, name="coal_production", family="coal", title_zh="煤", title_en="coal",
-                            interval_s=600, expected_lag_s=86400)
+    _register_feed(db_session)
     big, small = _codes(db_session, 2)
-    _store(db_session, [ParsedRow("coal.raw_output", "enterprise", big, _day(i), 50.0, "万吨") for i in range(1, 30)],
-           hold=False)
+    _store(db_session, _mine(big, 50.0, range(1, 30)), hold=False)
 
     def stored(day: int) -> list[float]:
         return list(db_session.execute(text("""SELECT o.value FROM period_observation o JOIN series s ON s.id = o.series_id
@@ -221,7 +223,7 @@ def test_a_slip_stored_before_the_series_had_days_of_its_own_is_withdrawn_once_i
 
     slip = ParsedRow("coal.raw_output", "enterprise", small, _day(1), 200.0, "万吨")
     assert _store(db_session, [slip], hold=True).inserted == 1  # no days of its own, 4x its peers: stored
-    older = [ParsedRow("coal.raw_output", "enterprise", small, _day(i), 0.02, "万吨") for i in range(2, 5)]
+    older = _mine(small, 0.02, range(2, 5))
     assert _store(db_session, older, hold=True).inserted == 3  # judged by one (wrong) day: nothing to do yet
     assert stored(1) == [pytest.approx(2e6)]
 
