@@ -34,6 +34,11 @@ def cli(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    if not verbose:
+        # A line per scheduled run (every 5 s) and per upstream request buried what an
+        # operator needs in the log; failures and missed runs are still logged (WARNING+).
+        for noisy in ("apscheduler.executors.default", "apscheduler.scheduler", "httpx"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 # --- the embedded database -------------------------------------------------------------

@@ -58,4 +58,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(alerts_router, prefix=API_PREFIX)
     app.include_router(reporting_router, prefix=API_PREFIX)
     app.include_router(ingestion_router, prefix=API_PREFIX)  # source status for the reporting page
+    problems.document_problems(app)
     return app

@@ -27,9 +27,10 @@ from backend.aggregates.schemas import (
 )
 from backend.api import problems
 from backend.api.deps import Reader, SessionDep
-from backend.api.pagination import MAX_DATE, MAX_ID, MIN_DATE
+from backend.api.pagination import MAX_ID
 from backend.api.problems import InvalidRequest
 from backend.api.tables import TABLE_RESPONSES, FormatQuery, TableFormat, flatten, render
+from backend.api.types import Day
 from backend.auth import scope
 from backend.auth.rules import Principal
 from backend.catalogue.models import Indicator
@@ -37,12 +38,15 @@ from backend.registry import repository as registry_repo
 
 router = APIRouter(tags=["series"])
 
+_FIGURE = "(" + "|".join(sorted(service.ALL_FIGURES)) + ")"
+_FIGURES_PATTERN = rf"^ *({_FIGURE} *)?(, *({_FIGURE} *)?)*$"
+
 IndicatorQ = Annotated[str, Query(min_length=1, max_length=64, description="Indicator code (GET /api/v1/indicators).",
                                   examples=["econ.value_added"])]
-StartQ = Annotated[date, Query(ge=MIN_DATE, le=MAX_DATE, description="First local day (Asia/Shanghai), inclusive.", examples=["2025-01-01"])]
-EndQ = Annotated[date, Query(ge=MIN_DATE, le=MAX_DATE, description="Last local day, inclusive. The range is widened to whole buckets.",
+StartQ = Annotated[Day, Query(description="First local day (Asia/Shanghai), inclusive.", examples=["2025-01-01"])]
+EndQ = Annotated[Day, Query(description="Last local day, inclusive. The range is widened to whole buckets.",
                              examples=["2025-12-31"])]
-TopEndQ = Annotated[date, Query(ge=MIN_DATE, le=MAX_DATE, description="Last local day, inclusive: the total covers "
+TopEndQ = Annotated[Day, Query(description="Last local day, inclusive: the total covers "
                                  "the local days start..end exactly.", examples=["2025-12-31"])]
 DistrictQ = Annotated[list[str] | None, Query(description="District code(s); repeat for several.",
                                               examples=[["150304"]])]
@@ -173,7 +177,9 @@ def get_series(
     group_by: Annotated[GroupByParam, Query(description="Side by side: one series per district, park, industry or "
                                                         "enterprise within the filters.")] = GroupByParam.none,
     figures: Annotated[str, Query(max_length=100, description="Comma-separated subset of yoy, pop, ytd, share, "
-                                                               "contribution (fewer is faster).")]
+                                                               "contribution (fewer is faster).",
+                                  # documented only: the check below names the unknown ones
+                                  json_schema_extra={"pattern": _FIGURES_PATTERN})]
     = "yoy,pop,ytd,share,contribution",
     basis: Annotated[Basis, Query(description="`same` (同口径): 同比 and 累计同比 compare the enterprises that are "
                                               "in the set now with their own values last year, so an enterprise "

@@ -46,6 +46,7 @@ from backend.api import problems
 from backend.api.deps import OriginDep, PrincipalDep, SessionDep
 from backend.api.pagination import IdField, IdPath, Page, PageDep, sort_clauses
 from backend.api.problems import Forbidden, InvalidRequest, NotFound
+from backend.api.types import Instant
 from backend.auth import repository as auth_repo
 from backend.auth import scope
 from backend.auth import service as auth_service
@@ -140,7 +141,7 @@ def _silence_out(s: Any, names: dict[tuple[str, int], tuple[str, str | None]]) -
 
 
 @router.post("/silences", response_model=SilenceOut, status_code=201, summary="Create a silence",
-             responses=problems.responses(401, 403, 422))
+             responses=problems.responses(401, 403, 404, 422))
 def create_silence(body: SilenceIn, principal: Silencer, session: SessionDep, origin: OriginDep) -> SilenceOut:
     """Silence alerts matching every field given, from `starts_at` to `ends_at`, with a reason.
     A silence keeps alerts (and their timeline) but sends no mail; a maintenance window raises none."""
@@ -258,7 +259,7 @@ def get_contact(user_id: IdPath, principal: PrincipalDep, session: SessionDep) -
 
 
 @router.put("/contacts/{user_id}", response_model=ContactOut, summary="Set a user's notification contact",
-            responses=problems.responses(401, 403, 422))
+            responses=problems.responses(401, 403, 404, 422))
 def put_contact(user_id: IdPath, body: ContactIn, principal: Admin, session: SessionDep,
                 origin: OriginDep) -> ContactOut:
     """E-mail, language (zh/en), position (who the escalation steps reach), lowest level, digest."""
@@ -283,8 +284,8 @@ def list_alerts(principal: Viewer, session: SessionDep, page: PageDep,
                     description="Enterprise id (as in `GET /enterprises` and `GET /series`); repeat for any of "
                                 "several. Outside your scope: 404.")] = None,
                 indicator: Annotated[str | None, Query(description="Indicator code.")] = None,
-                opened_from: Annotated[datetime | None, Query(description="Opened at or after.")] = None,
-                opened_to: Annotated[datetime | None, Query(description="Opened before.")] = None,
+                opened_from: Annotated[Instant | None, Query(description="Opened at or after.")] = None,
+                opened_to: Annotated[Instant | None, Query(description="Opened before.")] = None,
                 top_level: Annotated[bool, Query(description="Hide members of park groups.")] = False,
                 sort: Annotated[str | None, Query(description=f"Fields: {', '.join(ALERT_SORT)}; "
                                                   "prefix - for descending.")] = None) -> Page[AlertOut]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from backend.api.types import Instant, Number
 
 LevelName = Literal["blue", "yellow", "orange", "red"]
 StateName = Literal["open", "acknowledged", "escalated", "resolved", "false_alarm"]
@@ -160,16 +162,16 @@ class AssignIn(BaseModel):
 class SilenceIn(BaseModel):
     kind: Literal["silence", "maintenance"] = Field(
         default="silence", description="silence: alerts are raised but no mail is sent; maintenance: no alerts.")
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Instant
+    ends_at: Instant
     reason: str = Field(min_length=1, max_length=2000)
     indicator_code: str | None = None
     entity_kind: Literal["city", "district", "park", "enterprise"] | None = None
     entity_id: int | None = None
     district_id: int | None = None
     park_id: int | None = None
-    everything: bool = Field(default=False, description="Must be true to silence every alert (no matcher).")
-    alert_id: int | None = Field(default=None, ge=1, description="The alert this was made from (optional): its "
+    everything: StrictBool = Field(default=False, description="Must be true to silence every alert (no matcher).")
+    alert_id: int | None = Field(default=None, ge=1, le=2_147_483_647, description="The alert this was made from (optional): its "
                                  "timeline then records who silenced it, until when and why.")
 
 
@@ -193,40 +195,58 @@ class SilenceOut(BaseModel):
     cancelled_at: datetime | None
 
 
+class RuleParams(BaseModel):
+    """What a rule compares with; each kind takes its own (others are refused)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lower: Number | None = Field(default=None, description="threshold: alarm below this, in the indicator's unit.")
+    upper: Number | None = Field(default=None, description="threshold: alarm above this.")
+    min_pct: Number | None = Field(default=None, description="yoy: alarm when 同比 (% against the same period a "
+                                                             "year earlier) is below this.", examples=[-20.0])
+    max_pct: Number | None = Field(default=None, description="yoy: alarm when 同比 is above this.")
+    target: Number | None = Field(default=None, description="target: the value aimed at.")
+    tolerance_pct: Number | None = Field(default=None, ge=0, description="target: the shortfall allowed, % "
+                                                                         "(default 10).")
+    two_sided: StrictBool | None = Field(default=None, description="target: also alarm when above target by more "
+                                                                   "than the tolerance (default false).")
+
+
 class RuleIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    indicator_code: str
+    indicator_code: str = Field(min_length=1, max_length=64, examples=["power.consumption"],
+                                description="An indicator code (GET /api/v1/indicators).")
     kind: Literal["threshold", "yoy", "target", "importance"]
-    params: dict[str, Any] = Field(default_factory=dict, examples=[{"lower": 100.0}],
-                                   description="threshold: lower/upper; yoy (同比, % against the same period a "
-                                               "year earlier): min_pct/max_pct; target: target, tolerance_pct, "
-                                               "two_sided.")
+    params: RuleParams = Field(default_factory=RuleParams, examples=[{"lower": 100.0}],
+                               description="threshold: lower and/or upper; yoy: min_pct and/or max_pct; target: "
+                                           "target, tolerance_pct, two_sided; importance: none.")
     entity_kind: Literal["city", "district", "park", "enterprise"] | None = None
     entity_id: int | None = None
-    importance: float | None = Field(default=None, ge=0.1, le=5)
-    enabled: bool = True
+    importance: Number | None = Field(default=None, ge=0.1, le=5)
+    enabled: StrictBool = True
 
 
 class RuleOut(RuleIn):
     model_config = ConfigDict(from_attributes=True)
 
+    params: dict[str, Any] = Field(description="As stored (only what was given).")  # type: ignore[assignment]
     id: int
     created_at: datetime
     updated_at: datetime
 
 
 class StepIO(BaseModel):
-    after_minutes: float = Field(ge=0, le=43200, description="Minutes after the alert reached this level "
+    after_minutes: Number = Field(ge=0, le=43200, description="Minutes after the alert reached this level "
                                  "(at most 30 days).")
     condition: Literal["always", "unacknowledged", "unresolved"]
     targets: list[PositionName] = Field(min_length=1)
-    escalate: bool = False
-    email: bool = True
+    escalate: StrictBool = False
+    email: StrictBool = True
 
 
 class PolicyIn(BaseModel):
     steps: list[StepIO]
-    resolve_within_hours: float = Field(gt=0, le=8760, description="办结时限: hours to resolve (at most a year).")
+    resolve_within_hours: Number = Field(gt=0, le=8760, description="办结时限: hours to resolve (at most a year).")
 
 
 class PolicyOut(PolicyIn):
@@ -239,8 +259,8 @@ class ContactIn(BaseModel):
     language: Literal["zh", "en"] = "zh"
     position: PositionName | None = None
     min_level: LevelName = "blue"
-    daily_digest: bool = False
-    enabled: bool = True
+    daily_digest: StrictBool = False
+    enabled: StrictBool = True
 
 
 class ContactOut(ContactIn):

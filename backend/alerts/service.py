@@ -123,22 +123,27 @@ def _rules_by_series(rules: Sequence[Rule], metas: dict[int, repo.SeriesMeta]
             specificity = (r.entity_kind is not None) + (r.entity_id is not None)
             if r.importance is not None and (best_imp is None or specificity >= best_imp[0]):
                 best_imp = (specificity, r.importance)
-            p = r.params or {}
+            try:
+                p = clean_rule_params(r.kind, r.params or {}) if r.kind in RULE_PARAMS else {}
+            except InvalidRequest as exc:  # stored before the check, or written by hand
+                if r.id not in _warned_rules:
+                    _warned_rules.add(r.id)
+                    log.warning("alert rule %s (%s) ignored: %s", r.id, r.name, exc.detail)
+                continue
             if r.kind == "threshold":
                 th.append(ThresholdRule(lower=p.get("lower"), upper=p.get("upper")))
             elif r.kind == "target" and p.get("target") is not None:
-                tg.append(TargetRule(target=float(p["target"]), tolerance_pct=float(p.get("tolerance_pct", 10)),
-                                     two_sided=bool(p.get("two_sided", False))))
+                tg.append(TargetRule(target=p["target"], tolerance_pct=p.get("tolerance_pct", 10.0),
+                                     two_sided=p.get("two_sided", False)))
             elif r.kind == "yoy" and (p.get("min_pct") is not None or p.get("max_pct") is not None):
-                yy.append(YoYRule(min_pct=_opt_float(p.get("min_pct")), max_pct=_opt_float(p.get("max_pct"))))
+                yy.append(YoYRule(min_pct=p.get("min_pct"), max_pct=p.get("max_pct")))
         sets[sid] = scoring.RuleSet(tuple(th), tuple(tg), tuple(yy))
         if best_imp is not None:
             imp[sid] = best_imp[1]
     return sets, imp
 
 
-def _opt_float(v: Any) -> float | None:
-    return None if v is None else float(v)
+_warned_rules: set[int] = set()  # one warning per unreadable rule and process, not one a minute
 
 
 def _year_earlier(t: float) -> datetime | None:
@@ -792,6 +797,8 @@ def upsert_rule(session: Session, rule_id: int | None, *, name: str, indicator_c
                 enabled: bool, user_id: int | None, now: datetime) -> Rule:
     if kind not in RULE_KINDS:
         raise InvalidRequest(f"rule kind is one of {', '.join(RULE_KINDS)}")
+    params = clean_rule_params(kind, params)
+    _check_rule_subject(session, indicator_code, entity_kind, entity_id)
     if kind == "threshold" and params.get("lower") is None and params.get("upper") is None:
         raise InvalidRequest("a threshold rule needs lower and/or upper")
     if kind == "yoy" and params.get("min_pct") is None and params.get("max_pct") is None:
@@ -815,6 +822,62 @@ def upsert_rule(session: Session, rule_id: int | None, *, name: str, indicator_c
     rule.updated_at = now
     session.flush()
     return rule
+
+
+RULE_PARAMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # kind: (number params, yes/no params)
+    "threshold": (("lower", "upper"), ()),
+    "yoy": (("min_pct", "max_pct"), ()),
+    "target": (("target", "tolerance_pct"), ("two_sided",)),
+    "importance": ((), ()),
+}
+
+
+def clean_rule_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    """A rule's params as the evaluation reads them, or InvalidRequest saying what is wrong.
+
+    Every alert evaluation reads every rule, so a rule stored with `"lower": "abc"` or a
+    misspelt key would either stop all alerting or silently never fire: both are refused
+    here. Null values are left out (the same as not given)."""
+    numbers, flags = RULE_PARAMS[kind]
+    given = {k: v for k, v in params.items() if v is not None}
+    unknown = sorted(set(given) - set(numbers) - set(flags))
+    if unknown:
+        takes = ", ".join(numbers + flags) or "no params"
+        raise InvalidRequest(f"a {kind} rule takes {takes}; not {', '.join(unknown)}")
+    out: dict[str, Any] = {}
+    for k, v in given.items():
+        if k in flags:
+            if not isinstance(v, bool):
+                raise InvalidRequest(f"{k} is true or false, not {v!r}")
+            out[k] = v
+        elif isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
+            raise InvalidRequest(f"{k} is a number, not {v!r}")
+        else:
+            out[k] = float(v)
+    for low, high in (("lower", "upper"), ("min_pct", "max_pct")):
+        if low in out and high in out and out[low] > out[high]:
+            raise InvalidRequest(f"{low} ({out[low]:g}) is above {high} ({out[high]:g})")
+    if out.get("tolerance_pct", 0.0) < 0:
+        raise InvalidRequest("tolerance_pct is a percentage >= 0")
+    return out
+
+
+def _check_rule_subject(session: Session, indicator_code: str, entity_kind: str | None,
+                        entity_id: int | None) -> None:
+    """The indicator and the district, park or enterprise a rule names must exist: a rule on
+    a misspelt code would never fire, and nobody would notice."""
+    from backend.catalogue.models import Indicator
+    from backend.registry.models import District, Enterprise, Park
+
+    if session.get(Indicator, indicator_code) is None:
+        raise InvalidRequest(f"unknown indicator {indicator_code!r} (GET /api/v1/indicators lists them)")
+    if entity_id is not None:
+        model = {"district": District, "park": Park, "enterprise": Enterprise}.get(entity_kind or "")
+        if model is None:
+            raise InvalidRequest("entity_id needs entity_kind district, park or enterprise")
+        if session.get(model, entity_id) is None:
+            raise InvalidRequest(f"{entity_kind} {entity_id} does not exist")
 
 
 def delete_rule(session: Session, rule_id: int) -> None:

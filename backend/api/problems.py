@@ -10,7 +10,9 @@ validation errors, and any unexpected exception, as problem documents:
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,6 +21,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 log = logging.getLogger("yunjian.api")
 
@@ -112,8 +115,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem_response(request, exc.status_code, str(exc.detail),
-                                headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route that matched the path; GET and POST on one
+            # path are two routes here, and `Allow` must list every method the path takes.
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return problem_response(request, exc.status_code, str(exc.detail), headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -141,6 +148,67 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(request, 500, "an unexpected error occurred; it has been logged")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the API documents for the request's path (read from the OpenAPI
+    document, which lists every route, however the routers are nested)."""
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(request.app.state, "allow_table", None)
+    if table is None:
+        table = [(compile_path(path)[0], {m.upper() for m in ops})
+                 for path, ops in request.app.openapi().get("paths", {}).items()]
+        request.app.state.allow_table = table
+    return sorted({m for pattern, methods in table if pattern.match(request.url.path) for m in methods})
+
+
+_BODY_UNREADABLE = "The body could not be read (not JSON, not UTF-8, or not the declared content type)"
+_STORED_CONFLICT = "Conflicts with the stored data (a duplicate, or a reference to something that does not exist)"
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the handlers above send.
+
+    Every error response is `application/problem+json` with the `Problem` schema (FastAPI
+    documents its own validation errors as `application/json` `HTTPValidationError`, and a
+    `model=` response as `application/json` too); an operation with a body can answer 400
+    when the body cannot be read; a write can answer 409 when a constraint refuses it (the
+    `IntegrityError` handler).  A client generated from the document then expects what it gets.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        ref = {"$ref": "#/components/schemas/Problem"}
+        for ops in schema.get("paths", {}).values():
+            for method, op in ops.items():
+                answers = op.get("responses", {})
+                for code, answer in answers.items():
+                    refs = {json.dumps(c.get("schema")) for c in answer.get("content", {}).values()}
+                    if code.isdigit() and int(code) >= 400 and refs & _PROBLEM_REFS:
+                        answer["content"] = {PROBLEM_JSON: {"schema": ref}}
+                        if code == "422":
+                            answer["description"] = "Invalid parameters or body (`errors` lists each field)"
+                if "requestBody" in op:
+                    answers.setdefault("400", {"description": _BODY_UNREADABLE,
+                                               "content": {PROBLEM_JSON: {"schema": ref}}})
+                if method in ("post", "put", "patch", "delete"):
+                    answers.setdefault("409", {"description": _STORED_CONFLICT,
+                                               "content": {PROBLEM_JSON: {"schema": ref}}})
+                op["responses"] = dict(sorted(answers.items()))
+        components = schema.get("components", {}).get("schemas", {})
+        text = json.dumps(schema.get("paths", {}))
+        for unused in ("HTTPValidationError", "ValidationError"):
+            if f"/{unused}\"" not in text:
+                components.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+_PROBLEM_REFS = {json.dumps({"$ref": "#/components/schemas/" + name}) for name in ("Problem", "HTTPValidationError")}
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

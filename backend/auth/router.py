@@ -21,6 +21,7 @@ from backend.api.deps import (
 )
 from backend.api.pagination import MAX_ID, IdPath, Page, PageDep, sort_clauses
 from backend.api.problems import Unauthorized
+from backend.api.types import Instant
 from backend.auth import repository as repo
 from backend.auth import service
 from backend.auth.models import User
@@ -166,7 +167,7 @@ def revoke_key(key_id: IdPath, principal: KeyManager, session: SessionDep, origi
 def audit_log(_: AuditReader, session: SessionDep, page: PageDep,
               action: Annotated[str | None, Query(max_length=64, examples=["user.create"])] = None,
               user_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-              since: datetime | None = None) -> Page[AuditEntryOut]:
+              since: Instant | None = None) -> Page[AuditEntryOut]:
     """Every write, newest first: who (user, API key), what (action, object), when, from where."""
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from backend.api.pagination import IdField
+from backend.api.types import Instant
 from backend.auth.rules import Role
 
 
@@ -58,20 +59,37 @@ class UserCreate(BaseModel):
     enterprise_id: IdField | None = None
 
 
+def _leave_out_not_null(schema: dict[str, Any]) -> None:
+    """Document display_name, role and is_active as optional but never null (the service
+    refuses null there: leave a field out to keep it)."""
+    for name in ("display_name", "role", "is_active"):
+        prop = schema["properties"][name]
+        options = [o for o in prop.pop("anyOf", []) if o.get("type") != "null"]
+        prop.pop("default", None)
+        if len(options) == 1:
+            prop.update(options[0])
+        elif options:
+            prop["anyOf"] = options
+
+
 class UserUpdate(BaseModel):
+    """Only the fields given are changed."""
+
+    model_config = ConfigDict(json_schema_extra=_leave_out_not_null)
+
     display_name: str | None = Field(default=None, min_length=1, max_length=200)
     password: str | None = Field(default=None, min_length=8, max_length=256)
     role: Role | None = None
     district_id: IdField | None = None
     enterprise_id: IdField | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
 
 class ApiKeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200, examples=["statistics bureau import"])
     scopes: list[str] = Field(default_factory=lambda: ["read"], examples=[["read"]],
                               description="`read` and/or `write`.")
-    expires_at: datetime | None = None
+    expires_at: Instant | None = None
     user_id: IdField | None = Field(default=None, description="Owner (admins only; default: yourself). The key "
                                                           "acts with its owner's role and district.")
 

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime
 
 from backend.api import problems
 from backend.api.deps import Reader, SessionDep
 from backend.api.pagination import Page, PageDep
+from backend.api.types import AwareInstant
 from backend.auth.rules import Principal, Role
 from backend.config import Settings, get_settings
 from backend.ingestion import service
@@ -85,8 +85,8 @@ def quarantine(_: Staff, session: SessionDep, page: PageDep,
                status: Annotated[str | None, Query(pattern="^(open|resolved|dismissed)$")] = None,
                batch: Annotated[str | None, Query(max_length=64, description="batch id")] = None,
                reason: Annotated[str | None, Query(max_length=200, description="substring of the reason")] = None,
-               seen_from: Annotated[AwareDatetime | None, Query(description="last seen at or after")] = None,
-               seen_to: Annotated[AwareDatetime | None, Query(description="last seen before")] = None,
+               seen_from: Annotated[AwareInstant | None, Query(description="last seen at or after")] = None,
+               seen_to: Annotated[AwareInstant | None, Query(description="last seen before")] = None,
                ) -> Page[QuarantineOut]:
     """Every rejected row with its reason (Chinese, then English) and raw content, most
     recently seen first. The same content rejected again only raises `seen_count`.

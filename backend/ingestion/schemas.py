@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.api.types import AwareInstant, Number
 
 
 class SourceStatusOut(BaseModel):
@@ -85,8 +87,8 @@ class QuarantineResubmitIn(BaseModel):
     indicator: str = Field(max_length=64, examples=["power.consumption"])
     entity_kind: Literal["city", "district", "park", "enterprise"]
     entity_code: str = Field(default="", max_length=32, description="USCC, district or park code; empty for the city")
-    time: AwareDatetime = Field(description="start of the period, with its UTC offset")
-    value: float = Field(ge=0, allow_inf_nan=False)
+    time: AwareInstant = Field(description="start of the period, with its UTC offset")
+    value: Number = Field(ge=0, allow_inf_nan=False)
     unit: str = Field(max_length=32, examples=["kWh", "万吨"])
     note: str | None = Field(default=None, max_length=2000)
 

@@ -205,6 +205,7 @@ def _hold_implausible(session: Session, good: list[ResolvedRow], ids: dict[Serie
     peers_of = {code: plausibility.peer_ceilings(stored_top.get(code, []), batch_max[code]) for code in young}
     keep: list[ResolvedRow] = []
     held: list[RejectedRow] = []
+    held_log: dict[tuple[str, int], list[tuple[datetime, float, str]]] = defaultdict(list)
     for r in good:
         sid = ids[r.key]
         peers = peers_of[r.key[0]].get(sid) if r.key[0] in young else None
@@ -212,8 +213,7 @@ def _hold_implausible(session: Session, good: list[ResolvedRow], ids: dict[Serie
         if hold is None:
             keep.append(r)
         else:
-            log.info("held %s series %d at %s: %.6g is %.0fx the %s yardstick %.6g", r.key[0], sid,
-                     r.time.isoformat(), r.value, hold.ratio, hold.basis, hold.yardstick)
+            held_log[(r.key[0], sid)].append((r.time, hold.ratio, f"{hold.basis} yardstick {hold.yardstick:.6g}"))
             # Kept with the series it would have gone to, so that a missing-report alert on that
             # series can say where its data are (`held_counts`).
             # With what a resubmission "as is" needs: the value in the indicator's unit.
@@ -223,8 +223,18 @@ def _hold_implausible(session: Session, good: list[ResolvedRow], ids: dict[Serie
                                      "unit": indicators[r.key[0]][0],
                                      "record": _raw(r.origin) if r.origin is not None else None},
                                     plausibility.hold_reason(r.value, indicators[r.key[0]][0])))
+    _log_per_series("held", held_log)
     held += _withdraw_implausible(session, good, ids, indicators, ceilings, since, tz, source)
     return keep, held
+
+
+def _log_per_series(what: str, found: dict[tuple[str, int], list[tuple[datetime, float, str]]]) -> None:
+    """One log line per series, not per value: a mix-up in a backfill is hundreds of values."""
+    for (code, sid), items in found.items():
+        times = sorted(t for t, _, _ in items)
+        ratios = [ratio for _, ratio, _ in items]
+        log.info("%s %d value(s) of %s series %d, %s .. %s: %.0f-%.0fx the %s", what, len(items), code, sid,
+                 times[0].isoformat(), times[-1].isoformat(), min(ratios), max(ratios), items[-1][2])
 
 
 def _withdraw_implausible(session: Session, good: list[ResolvedRow], ids: dict[SeriesKey, int],
@@ -237,6 +247,7 @@ def _withdraw_implausible(session: Session, good: list[ResolvedRow], ids: dict[S
     has. Values other paths stored (a file import, as given) and values a person resubmitted
     are left alone."""
     out: list[RejectedRow] = []
+    withdrawn_log: dict[tuple[str, int], list[tuple[datetime, float, str]]] = defaultdict(list)
     by_table: dict[obs_repo.Table, dict[int, float]] = defaultdict(dict)
     about: dict[int, ResolvedRow] = {}
     for r in good:
@@ -252,13 +263,15 @@ def _withdraw_implausible(session: Session, good: list[ResolvedRow], ids: dict[S
         keep = repo.resolved_points(session, sorted({sid for sid, _ in days}))
         for sid, t, value in obs_repo.withdraw_at_or_above(session, table, days, limits, tz, source, keep):
             r = about[sid]
-            log.info("withdrew %s series %d at %s: %.6g is at least %.0fx its own yardstick", r.key[0], sid,
-                     t.isoformat(), value, plausibility.HOLD_FACTOR)
+            withdrawn_log[(r.key[0], sid)].append((t, value / limits[sid] * plausibility.HOLD_FACTOR,
+                                                   "own yardstick"))
             out.append(RejectedRow({"series_id": sid, "indicator": r.key[0], "entity_kind": r.key[1],
                                     "entity_code": r.origin.entity_code if r.origin is not None else "",
                                     "time": t.isoformat(), "value": value, "unit": indicators[r.key[0]][0],
                                     "withdrawn": True},
                                    plausibility.hold_reason(value, indicators[r.key[0]][0])))
+        _log_per_series("withdrew", withdrawn_log)
+        withdrawn_log.clear()
     return out
 
 

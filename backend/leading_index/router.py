@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from backend.aggregates.periods import add_months
 from backend.api import problems
 from backend.api.deps import OriginDep, Reader, SessionDep, require
-from backend.api.pagination import MAX_DATE, MIN_DATE
+from backend.api.types import Day
 from backend.auth import scope
 from backend.auth.rules import Permission, Principal
 from backend.leading_index import service
@@ -53,8 +53,8 @@ def leading_index(request: Request, principal: Reader, session: SessionDep,
                   district: Annotated[str | None, Query(max_length=16, description="District code; omit for the "
                                                                                    "city.", examples=["150304"])]
                   = None,
-                  start: Annotated[date | None, Query(ge=MIN_DATE, le=MAX_DATE, description="First month (default: 24 months ago).")] = None,
-                  end: Annotated[date | None, Query(ge=MIN_DATE, le=MAX_DATE, description="Last month (default: this month).")] = None,
+                  start: Annotated[Day | None, Query(description="First month (default: 24 months ago).")] = None,
+                  end: Annotated[Day | None, Query(description="Last month (default: this month).")] = None,
                   ) -> LeadingIndexOut:
     """The composite leading index (base 100 in the first month) and the diffusion index, month
     by month, from the leading indicators (煤、电、油、气、运) seasonally adjusted, direction-adjusted
@@ -80,7 +80,7 @@ def leading_index(request: Request, principal: Reader, session: SessionDep,
 @router.get("/leading-index/evaluation", response_model=list[EvaluationRowOut],
             summary="调度评价: every district on the leading index", responses=problems.responses(401, 403, 422))
 def evaluation(request: Request, principal: Reader, session: SessionDep,
-               month: Annotated[date | None, Query(ge=MIN_DATE, le=MAX_DATE, description="Month evaluated (any day in it; default this "
+               month: Annotated[Day | None, Query(description="Month evaluated (any day in it; default this "
                                                                "month).")] = None) -> list[EvaluationRowOut]:
     """Each district's leading index over the 12 months to `month`: its 3-month change, the
     diffusion index, a grade (好/中/差) and a rank. District officers see their own row."""

@@ -6,6 +6,8 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from backend.api.types import Number
+
 
 class IndexPointOut(BaseModel):
     month: date = Field(description="First day of the month.", examples=["2025-03-01"])
@@ -50,5 +52,5 @@ class EvaluationRowOut(BaseModel):
 
 
 class WeightsIn(BaseModel):
-    weights: dict[str, float] = Field(description="Indicator code -> weight (>= 0; 0 leaves it out).",
+    weights: dict[str, Number] = Field(description="Indicator code -> weight (>= 0; 0 leaves it out).",
                                       examples=[{"power.consumption": 2.0, "coal.raw_output": 1.0}])

@@ -10,8 +10,9 @@ from fastapi.responses import Response
 
 from backend.api import problems
 from backend.api.deps import Reader, SessionDep
-from backend.api.pagination import MAX_DATE, MIN_DATE, IdPath, Page, PageDep, sort_clauses
+from backend.api.pagination import IdPath, Page, PageDep, sort_clauses
 from backend.api.tables import TABLE_RESPONSES, FormatQuery, TableFormat, flatten, render
+from backend.api.types import Day
 from backend.auth import scope
 from backend.auth.rules import Role
 from backend.registry import repository as repo
@@ -81,8 +82,7 @@ def enterprises(
     above_scale: Annotated[bool | None, Query(description="Only 规上 (true) or only non-规上 (false).")] = None,
     key_enterprise: bool | None = None,
     q: Annotated[str | None, Query(max_length=100, description="Search in names and USCC.")] = None,
-    on: Annotated[date | None, Query(ge=MIN_DATE, le=MAX_DATE,
-                                      description="Attributes as valid on this day (default today).")] = None,
+    on: Annotated[Day | None, Query(description="Attributes as valid on this day (default today).")] = None,
     sort: Annotated[str | None, Query(description="Fields: id, name_zh, uscc, industry_group, district_id; "
                                                   "`-` prefix for descending.")] = None,
     format: FormatQuery = TableFormat.json,
@@ -111,7 +111,7 @@ def enterprises(
 @router.get("/enterprises/{enterprise_id}", response_model=EnterpriseDetail, summary="One enterprise and its history",
             responses=problems.responses(401, 403, 404))
 def enterprise(enterprise_id: IdPath, principal: Reader, session: SessionDep,
-               on: Annotated[date | None, Query(ge=MIN_DATE, le=MAX_DATE, description="Attributes as valid on this day (default today; "
+               on: Annotated[Day | None, Query(description="Attributes as valid on this day (default today; "
                                                             "the latest version if none is valid then).")] = None,
                ) -> EnterpriseDetail:
     """An enterprise, its attributes on `on`, and every version of its history (moves between

@@ -126,7 +126,7 @@ def completeness(period: Annotated[str, Query(examples=["2026-10"], description=
             responses=problems.responses(401, 403, 422))
 def flags(principal: PrincipalDep, session: SessionDep, period: str | None = None,
           status: Annotated[str | None, Query(pattern="^(open|confirmed|dismissed|cleared)$")] = "open",
-          limit: Annotated[int, Query(ge=1, le=1000)] = 200, offset: Annotated[int, Query(ge=0)] = 0
+          limit: Annotated[int, Query(ge=1, le=1000)] = 200, offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0
           ) -> list[FlagRecordOut]:
     """Values stored but marked for review, newest first. A reporter sees its own enterprise's."""
     rows = service.list_flags(session, month=_month(period) if period else None, status=status,

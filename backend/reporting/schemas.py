@@ -7,12 +7,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from backend.api.types import Instant, Number
+
 
 class ValueIn(BaseModel):
     indicator: str = Field(description="Indicator code (econ.gross_output, econ.revenue, econ.value_added, "
                                        "energy.consumption, econ.main_product_output) or its form label (工业总产值)",
                            examples=["econ.gross_output"])
-    value: float | str = Field(description="The figure; a string may carry thousands separators", examples=[1234.5])
+    value: Number | str = Field(description="The figure; a string may carry thousands separators", examples=[1234.5])
     unit: str | None = Field(default=None, description="Unit as written (万元, 亿元, 吨, 万吨, 吨标准煤); default: "
                                                        "the indicator's storage unit", examples=["万元"])
 
@@ -98,7 +100,7 @@ class FlagResolveIn(BaseModel):
 
 
 class DeadlineIn(BaseModel):
-    due_at: datetime = Field(description="Reports are due before this instant (with time zone)")
+    due_at: Instant = Field(description="Reports are due before this instant (with time zone)")
     note: str | None = None
 
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from backend.api import problems
 from backend.api.deps import OriginDep, Reader, SessionDep, require
-from backend.api.pagination import MAX_DATE, MIN_DATE
 from backend.api.tables import TABLE_RESPONSES, FormatQuery, TableFormat, flatten, render
+from backend.api.types import Day
 from backend.auth import scope
 from backend.auth.rules import Permission, Principal
 from backend.registry import repository as registry_repo
@@ -24,6 +24,7 @@ from backend.targets.schemas import ProgressOut, TargetIn, TargetIndicator, Targ
 router = APIRouter(tags=["targets"])
 
 Writer = Annotated[Principal, Depends(require(Permission.write_targets))]
+YearPath = Annotated[int, Path(ge=2000, le=2100, description="Target year.", examples=[2025])]
 YearQ = Annotated[int | None, Query(ge=2000, le=2100, description="Target year.", examples=[2025])]
 DistrictQ = Annotated[str | None, Query(max_length=16, description="District code.", examples=["150304"])]
 
@@ -60,12 +61,10 @@ def list_targets(principal: Reader, session: SessionDep, year: YearQ = None, dis
 
 @router.put("/targets/{district_code}/{year}/{indicator}", response_model=TargetOut,
             summary="Set a district's target for a year", responses=problems.responses(401, 403, 404, 422))
-def put_target(district_code: str, year: int, indicator: TargetIndicator,
+def put_target(district_code: str, year: YearPath, indicator: TargetIndicator,
                body: TargetIn, principal: Writer, session: SessionDep, origin: OriginDep) -> TargetOut:
     """Create or change a target (admin, leader, analyst). Recorded in the audit log with the
     previous value."""
-    if not 2000 <= year <= 2100:
-        raise problems.InvalidRequest("year must be between 2000 and 2100")
     d = scope.district_by_code(session, principal, district_code)
     t = service.upsert(session, principal, d.id, year, indicator.value, body.target_growth_pct, body.note, origin)
     return _out(t, _names(session))
@@ -73,7 +72,7 @@ def put_target(district_code: str, year: int, indicator: TargetIndicator,
 
 @router.delete("/targets/{district_code}/{year}/{indicator}", status_code=204, summary="Remove a target",
                responses=problems.responses(401, 403, 404, 422))
-def delete_target(district_code: str, year: int, indicator: TargetIndicator, principal: Writer, session: SessionDep,
+def delete_target(district_code: str, year: YearPath, indicator: TargetIndicator, principal: Writer, session: SessionDep,
                   origin: OriginDep) -> Response:
     d = scope.district_by_code(session, principal, district_code)
     service.remove(session, principal, d.id, year, indicator.value, origin)
@@ -85,7 +84,7 @@ def delete_target(district_code: str, year: int, indicator: TargetIndicator, pri
 def target_progress(request: Request, principal: Reader, session: SessionDep,
                     year: Annotated[int, Query(ge=2000, le=2100, examples=[2025], description="Year of the targets.")],
                     district: DistrictQ = None,
-                    as_of: Annotated[date | None, Query(ge=MIN_DATE, le=MAX_DATE, description="Measure through this local day "
+                    as_of: Annotated[Day | None, Query(description="Measure through this local day "
                                                                     "(default today).")] = None,
                     format: FormatQuery = TableFormat.json) -> list[ProgressOut] | Response:
     """For each target of `year`: the district's 累计 and 累计同比 through the latest month with

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from backend.api.types import Number
+
 
 class TargetIndicator(StrEnum):
     value_added = "econ.value_added"
@@ -14,7 +16,7 @@ class TargetIndicator(StrEnum):
 
 
 class TargetIn(BaseModel):
-    target_growth_pct: float = Field(ge=-100, le=1000, description="Target growth for the year, %.", examples=[6.5])
+    target_growth_pct: Number = Field(ge=-100, le=1000, description="Target growth for the year, %.", examples=[6.5])
     note: str | None = Field(default=None, max_length=2000)
 
 

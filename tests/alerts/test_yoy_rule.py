@@ -69,3 +69,51 @@ def test_a_yoy_rule_without_limits_is_refused(db_session: Session) -> None:
         service.upsert_rule(db_session, None, name="x", indicator_code=INDICATOR, kind="yoy", params={},
                             entity_kind=None, entity_id=None, importance=None, enabled=True, user_id=None,
                             now=datetime.now(UTC))
+
+
+@pytest.mark.parametrize(("kind", "params", "entity", "says"), [
+    ("threshold", {"lower": "abc"}, None, "lower is a number, not 'abc'"),
+    ("threshold", {"lower": True}, None, "lower is a number, not True"),
+    ("threshold", {"lowr": 5}, None, "a threshold rule takes lower, upper; not lowr"),
+    ("threshold", {"lower": 9, "upper": 1}, None, "lower (9) is above upper (1)"),
+    ("target", {"target": 100, "two_sided": "yes"}, None, "two_sided is true or false"),
+    ("target", {"target": 100, "tolerance_pct": -5}, None, "tolerance_pct is a percentage >= 0"),
+    ("yoy", {"min_pct": -20}, (None, 1), "entity_id needs entity_kind"),
+    ("yoy", {"min_pct": -20}, ("enterprise", 2_000_000_000), "enterprise 2000000000 does not exist"),
+])
+def test_a_rule_the_evaluation_could_not_read_is_refused_with_the_reason(
+        db_session: Session, kind: str, params: dict[str, object], entity: tuple[str | None, int] | None,
+        says: str) -> None:
+    entity_kind, entity_id = entity or (None, None)
+    with pytest.raises(InvalidRequest) as refused:
+        service.upsert_rule(db_session, None, name="x", indicator_code=INDICATOR, kind=kind, params=params,
+                            entity_kind=entity_kind, entity_id=entity_id, importance=None, enabled=True,
+                            user_id=None, now=datetime.now(UTC))
+    assert says in refused.value.detail
+    with pytest.raises(InvalidRequest, match="unknown indicator 'econ.gross_outpt'"):
+        service.upsert_rule(db_session, None, name="x", indicator_code="econ.gross_outpt", kind="yoy",
+                            params={"min_pct": -20}, entity_kind=None, entity_id=None, importance=None,
+                            enabled=True, user_id=None, now=datetime.now(UTC))
+
+
+def test_a_stored_rule_that_cannot_be_read_is_skipped_and_alerting_goes_on(db_session: Session) -> None:
+    """A rule stored before its params were checked (or written by hand) used to stop every
+    evaluation with a TypeError: no alert anywhere until someone deleted it."""
+    from backend.alerts.models import Rule
+
+    a = db_session.execute(text("SELECT id FROM district ORDER BY id LIMIT 1")).scalar_one()
+    key = (INDICATOR, "district", a)
+    sid = obs_repo.ensure_series(db_session, [key])[key]
+    months = _months(datetime(2024, 1, 1, tzinfo=TZ), 33)
+    _write_monthly(db_session, sid, months, datetime(2025, 9, 1, tzinfo=TZ))
+    now = (months[-1] + timedelta(hours=10)).astimezone(UTC)
+    db_session.add(Rule(name="手工写入", indicator_code=INDICATOR, kind="threshold", params={"lower": "abc"}))
+    db_session.add(Rule(name="typo", indicator_code=INDICATOR, kind="target", params={"target": "1,000"}))
+    service.upsert_rule(db_session, None, name="产值同比下滑", indicator_code=INDICATOR, kind="yoy",
+                        params={"min_pct": -20}, entity_kind="district", entity_id=a, importance=None,
+                        enabled=True, user_id=None, now=now)
+    db_session.flush()
+    service.evaluate(db_session, now, service.EvaluationOptions(history_days=1200, lookback_days=3),
+                     series_ids=[sid])
+    alert = db_session.execute(select(Alert).where(Alert.series_id == sid)).scalar_one()
+    assert "yoy" in alert.checks
