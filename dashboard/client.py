@@ -26,11 +26,12 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, detail: str, path: str) -> None:
+    def __init__(self, status: int, detail: str, path: str, retry_after_s: int | None = None) -> None:
         super().__init__(f"{status} on {path}: {detail}")
         self.status = status
         self.detail = detail
         self.path = path
+        self.retry_after_s = retry_after_s  # from a 429's Retry-After
 
 
 class EndpointMissing(ApiError):
@@ -395,7 +396,9 @@ class ApiClient:
             except ValueError:
                 pass
             missing = resp.status_code in (404, 405) and detail in ("Not Found", "Method Not Allowed")
-            raise (EndpointMissing if missing else ApiError)(resp.status_code, detail, path)
+            wait = resp.headers.get("Retry-After", "")
+            raise (EndpointMissing if missing else ApiError)(resp.status_code, detail, path,
+                                                             int(wait) if wait.isdigit() else None)
         if resp.status_code == 204 or not resp.content:
             return None
         return resp.json()

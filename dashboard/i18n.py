@@ -30,6 +30,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "login.submit": ("登录", "Log in"),
     "login.failed": ("用户名或密码错误", "Wrong username or password"),
     "login.throttled": ("尝试次数过多，请稍后再试", "Too many attempts; try again later"),
+    "login.throttled_for": ("登录失败次数过多，请 {minutes} 分钟后再试", "Too many failed logins; try again in "
+                                                                   "{minutes} min"),
     "login.unreachable": ("无法连接数据接口", "The API cannot be reached"),
     "ctrl.range": ("时间范围", "Time range"),
     "ctrl.absolute": ("自定义起止", "Custom dates"),
@@ -224,6 +226,16 @@ def t(key: str, lang: str = DEFAULT_LANG) -> str:
     if pair is None:
         return key
     return pair[1] if lang == "en" else pair[0]
+
+
+def login_refusal(status: int, retry_after_s: int | None, lang: str) -> str:
+    """What a refused login tells the person at the keyboard: a throttle (429) is not a wrong
+    password (retrying only prolongs the wait), and says how long to wait; status 0 is an API
+    that cannot be reached."""
+    if status == 429 and retry_after_s:
+        minutes = max(1, -(-retry_after_s // 60))  # rounded up: never "0 minutes"
+        return t("login.throttled_for", lang).format(minutes=minutes)
+    return t("login.throttled" if status == 429 else "login.unreachable" if status == 0 else "login.failed", lang)
 
 
 def name(obj: object, lang: str) -> str:

@@ -9,7 +9,7 @@ from dash import Input, Output, State, dcc, html
 
 from dashboard import context, ids, views
 from dashboard.client import ApiClient, ApiError
-from dashboard.i18n import t
+from dashboard.i18n import login_refusal, t
 from dashboard.state import ViewState, safe_next
 
 dash.register_page(__name__, path="/login", title="登录 · 运监", name="login")
@@ -55,8 +55,7 @@ def _login(_clicks: int, _submits: int, username: str | None, password: str | No
     try:
         result = client.login(username, password)
     except ApiError as exc:
-        key = "login.throttled" if exc.status == 429 else "login.unreachable" if exc.status == 0 else "login.failed"
-        return dash.no_update, t(key, lang)
+        return dash.no_update, login_refusal(exc.status, exc.retry_after_s, lang)
     views.warm(ApiClient(client.http, result.token))
     response = dash.ctx.response
     assert response is not None

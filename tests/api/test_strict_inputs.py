@@ -3,10 +3,11 @@ bare number is not a date, and the OpenAPI document says what the API answers.""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from backend.api.problems import PROBLEM_JSON
-from tests.api.support import ADMIN, auth
+from tests.api.support import ADMIN, DEMO_PASSWORD, auth
 
 
 def test_a_boolean_is_not_a_reported_figure(client: TestClient) -> None:
@@ -75,3 +76,20 @@ def test_the_document_describes_errors_as_problem_json(client: TestClient) -> No
                 assert "400" in op["responses"], (method, path)
     update = spec["components"]["schemas"]["UserUpdate"]["properties"]
     assert "anyOf" not in update["role"] and update["is_active"]["type"] == "boolean"
+
+
+def test_the_dashboard_tells_a_throttled_login_how_long_to_wait(client: TestClient) -> None:
+    """Through the dashboard's own API client against the real app: after five wrong passwords
+    the right one is refused too (429), and the login page says how many minutes remain."""
+    from dashboard.client import ApiClient, ApiError
+    from dashboard.i18n import login_refusal
+
+    api = ApiClient(client)
+    for _ in range(5):
+        with pytest.raises(ApiError) as wrong:
+            api.login("analyst", "not-the-password")
+        assert wrong.value.status == 401
+    with pytest.raises(ApiError) as held:
+        api.login("analyst", DEMO_PASSWORD)
+    assert held.value.status == 429 and held.value.retry_after_s and held.value.retry_after_s > 60
+    assert "分钟后再试" in login_refusal(held.value.status, held.value.retry_after_s, "zh")

@@ -55,3 +55,13 @@ def test_every_page_is_registered_with_its_path() -> None:
     paths = {p.get("path_template") or p["path"] for p in dash.page_registry.values()}
     assert {"/", "/login", "/districts", "/parks", "/drilldown", "/enterprise/<enterprise_id>", "/alerts",
             "/alerts/<alert_id>", "/reporting"} <= paths
+
+
+def test_a_throttled_login_says_so_and_for_how_long() -> None:
+    from dashboard.i18n import login_refusal
+
+    assert login_refusal(429, 798, "zh") == "登录失败次数过多，请 14 分钟后再试"
+    assert login_refusal(429, 5, "en") == "Too many failed logins; try again in 1 min"
+    assert login_refusal(429, None, "zh") == "尝试次数过多，请稍后再试"
+    assert login_refusal(401, None, "zh") == "用户名或密码错误"
+    assert login_refusal(0, None, "zh") == "无法连接数据接口"
