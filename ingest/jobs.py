@@ -69,8 +69,9 @@ def evaluate_alerts(ctx: WorkerContext) -> None:
     with transaction(ctx.session_factory) as s:
         rep = alerts_service.evaluate(s, datetime.now(UTC))
     if rep.series:
-        log.info("alerts: %d points of %d series, opened %s, raised %s, groups %s, %d notifications",
-                 rep.points, rep.series, rep.opened, rep.raised, rep.groups, rep.notifications)
+        log.info("alerts: %d points of %d series, opened %s, raised %s, groups %s, %d notifications%s",
+                 rep.points, rep.series, rep.opened, rep.raised, rep.groups, rep.notifications,
+                 f"; {len(rep.relearned)} series re-learned from history stored late" if rep.relearned else "")
     if rep.notifications:
         dispatch_notifications(ctx)  # red and orange mail leaves now, not at the next dispatcher round
 

@@ -19,11 +19,15 @@ stays in [0, 1].
 - it is *lowered* only when the held priority has stayed below the current level's
   threshold minus ``hysteresis`` for ``down_points`` points (hysteresis, no flapping);
 - it *ends* when the severity (or the separate ``sustain`` reading, see `scoring`) has
-  stayed below the activation threshold minus the hysteresis for ``clear_points`` points.
+  stayed below the activation threshold minus the hysteresis for ``clear_points`` points,
+  and not while the values stay grossly away (below 0.3 or above 3 times) from the level
+  expected where the episode began (`departed`): after a day or so the detector takes a
+  shutdown for the new normal, but the plant is still down.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import IntEnum
@@ -105,6 +109,9 @@ class TrackerState:
     calm: int = 0  # consecutive calm points
     episode_start: datetime | None = None
     peak_level: int = 0
+    # The expected value where the run (and so the episode) began, before the detector adapted:
+    # what `departed` measures a continuing shutdown against.
+    baseline: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,7 +119,7 @@ class TrackerState:
             "run_start": self.run_start.isoformat() if self.run_start else None,
             "run_peak": self.run_peak, "held": list(self.held), "below": self.below, "calm": self.calm,
             "episode_start": self.episode_start.isoformat() if self.episode_start else None,
-            "peak_level": self.peak_level,
+            "peak_level": self.peak_level, "baseline": self.baseline,
         }
 
     @classmethod
@@ -124,7 +131,8 @@ class TrackerState:
         return cls(level=int(d.get("level", 0)), run=int(d.get("run", 0)), run_start=_t(d.get("run_start")),
                    run_peak=float(d.get("run_peak", 0.0)), held=tuple(d.get("held", ())),
                    below=int(d.get("below", 0)), calm=int(d.get("calm", 0)),
-                   episode_start=_t(d.get("episode_start")), peak_level=int(d.get("peak_level", 0)))
+                   episode_start=_t(d.get("episode_start")), peak_level=int(d.get("peak_level", 0)),
+                   baseline=None if d.get("baseline") is None else float(d["baseline"]))
 
 
 @dataclass(frozen=True)
@@ -144,12 +152,30 @@ class StepResult:
     events: list[LevelEvent] = field(default_factory=list)
 
 
+# A value below GROSS_LOW or above GROSS_HIGH times the level expected where its episode began
+# is a gross departure (a plant shut down, a line doubled): no daily or weekly pattern explains
+# it, however used to it the detector has become.
+GROSS_LOW, GROSS_HIGH = 0.3, 3.0
+
+
+def departed(value: float | None, baseline: float | None) -> bool:
+    """Whether `value` is still grossly away from the positive level its episode began at."""
+    if value is None or baseline is None or not math.isfinite(value) or not baseline > 0:
+        return False
+    return value < GROSS_LOW * baseline or value > GROSS_HIGH * baseline
+
+
 def step(state: TrackerState, at: datetime, severity: float, importance: float,
-         policy: LevelPolicy = SUBDAILY_POLICY, sustain: float | None = None) -> StepResult:
+         policy: LevelPolicy = SUBDAILY_POLICY, sustain: float | None = None,
+         value: float | None = None, expected: float | None = None) -> StepResult:
     """Advance the episode by one point; returns the new state and the events it caused.
 
     ``severity`` opens an episode and sets its level; ``sustain`` (default: severity) is what
-    keeps an open episode from ending."""
+    keeps an open episode from ending. With ``value`` and ``expected`` given, the expectation
+    where the run began is kept as the episode's baseline, and an episode whose values stay
+    grossly away from it (`departed`: a shutdown into its second day) neither ends nor loses
+    its level when the detector has adapted to the new level and stopped finding it unusual:
+    the data are not "back to normal"."""
     p = priority(severity, importance)
     # A run that has already reached yellow continues at the activation minus the hysteresis.
     strong_run = state.run > 0 and state.run_peak >= policy.thresholds[1]
@@ -158,19 +184,23 @@ def step(state: TrackerState, at: datetime, severity: float, importance: float,
     events: list[LevelEvent] = []
     if state.level == 0:
         if not active:
-            return StepResult(replace(state, run=0, run_start=None, run_peak=0.0, held=held))
+            return StepResult(replace(state, run=0, run_start=None, run_peak=0.0, held=held, baseline=None))
         run = state.run + 1
         run_start = state.run_start or at
         run_peak = max(state.run_peak, p)
+        baseline = state.baseline if state.run else (expected if expected is not None and math.isfinite(expected)
+                                                     else None)
         if run < policy.up_points:
-            return StepResult(replace(state, run=run, run_start=run_start, run_peak=run_peak, held=held))
+            return StepResult(replace(state, run=run, run_start=run_start, run_peak=run_peak, held=held,
+                                      baseline=baseline))
         lvl = level_for(max(held), policy) or Level.blue
         events.append(LevelEvent("opened", at, lvl, None, run_start))
         return StepResult(TrackerState(level=int(lvl), held=held, episode_start=run_start,
-                                       peak_level=int(lvl)), events)
+                                       peak_level=int(lvl), baseline=baseline), events)
     current = Level(state.level)
     keep = severity if sustain is None else max(severity, sustain)
-    calm = 0 if keep >= policy.activation - policy.hysteresis else state.calm + 1
+    away = departed(value, state.baseline)
+    calm = 0 if away or keep >= policy.activation - policy.hysteresis else state.calm + 1
     if calm >= policy.clear_points:
         events.append(LevelEvent("ended", at, None, current, state.episode_start))
         return StepResult(TrackerState(held=held), events)
@@ -180,7 +210,7 @@ def step(state: TrackerState, at: datetime, severity: float, importance: float,
     if target > current:
         new_level, below = target, 0
         events.append(LevelEvent("raised", at, target, current, state.episode_start))
-    elif max(held) < policy.threshold(current) - policy.hysteresis and current > Level.blue:
+    elif max(held) < policy.threshold(current) - policy.hysteresis and current > Level.blue and not away:
         below += 1
         if below >= policy.down_points:
             # Lower to the level the held priority supports with the hysteresis margin.

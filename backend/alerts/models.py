@@ -42,6 +42,10 @@ class SeriesState(Base):
     tracker: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     alert_id: Mapped[int | None] = mapped_column(BigInteger)  # the alert of the current episode
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The first point the detector state learned from (migration 0008); NULL for older states.
+    learned_from: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True),
+        comment="The first point the current detector state learned from (NULL: before migration 0008)")
 
 
 class Alert(Base):

@@ -138,9 +138,19 @@ def new_points(session: Session, starts: dict[int, datetime], until: datetime
     return out
 
 
+def first_days(session: Session, series_ids: Sequence[int], since_day: date) -> dict[int, date]:
+    """The first local day with data of each series, on or after `since_day` (daily rollups)."""
+    if not series_ids:
+        return {}
+    rows = session.execute(text("""
+        SELECT series_id, min(day) FROM rollup_daily
+        WHERE series_id = ANY(:ids) AND day >= :d GROUP BY series_id"""), {"ids": list(series_ids), "d": since_day})
+    return {r[0]: r[1] for r in rows}
+
+
 def save_states(session: Session, rows: Sequence[dict[str, Any]], now: datetime) -> None:
     """Bulk update of state rows: series_id, scored_until, points, detector_layout,
-    detector_state, tracker, alert_id."""
+    detector_state, tracker, alert_id, learned_from."""
     if rows:
         session.execute(update(SeriesState), [{**r, "updated_at": now} for r in rows])
 

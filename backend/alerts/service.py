@@ -60,6 +60,7 @@ class EvaluationReport:
     groups: list[int] = field(default_factory=list)
     notifications: int = 0
     skipped_locked: int = 0
+    relearned: list[int] = field(default_factory=list)  # series re-learned from history that arrived late
 
 
 def _utc(t: float) -> datetime:
@@ -180,6 +181,33 @@ def last_year_values(session: Session, points: dict[int, np.ndarray]) -> dict[in
 
 
 # --- evaluation -----------------------------------------------------------------------------
+def _history_arrived(session: Session, states: dict[int, SeriesState], ids: Sequence[int],
+                     horizon: datetime) -> set[int]:
+    """Series to re-learn: their detector started after `horizon` (the history a new series is
+    learned from), and data older than its start has been stored since.
+
+    A series is first scored from what is stored when the evaluation first meets it. When its
+    history arrives later (a backfill running newest first, as `yunjian demo` and any
+    onboarding do), the detector has learned only the last day or two, and an incident that
+    began there (a plant shut down since yesterday) was taken for its normal level in the
+    warm-up: it would never be flagged. Such a series is scored again from `horizon` with a
+    fresh detector, as if met for the first time (an episode over by then raises nothing, an
+    ongoing one its alert). Not while it has an active alert (that episode is being handled).
+    """
+    tz = detectors.LOCAL_TZ
+    started = {i: t.astimezone(tz).date() for i in ids
+               if (t := states[i].learned_from) is not None and t > horizon + timedelta(days=1)}
+    young = sorted(started)
+    if not young:
+        return set()
+    first = repo.first_days(session, young, horizon.astimezone(tz).date())
+    older = [i for i in young if i in first and first[i] < started[i]]
+    if not older:
+        return set()
+    busy = repo.active_alerts_for_series(session, older)
+    return {i for i in older if i not in busy}
+
+
 def evaluate(session: Session, now: datetime, opts: EvaluationOptions | None = None,
              series_ids: Sequence[int] | None = None) -> EvaluationReport:
     """Score every point stored since the last run (up to ``now``) and turn episodes into alerts."""
@@ -195,14 +223,18 @@ def evaluate(session: Session, now: datetime, opts: EvaluationOptions | None = N
     ids = sorted(states)
     metas = repo.series_meta(session, ids, now.date())
     ids = [i for i in ids if i in metas]
-    starts = {i: states[i].scored_until or (now - timedelta(days=opts.history_days)) for i in ids}
+    horizon = now - timedelta(days=opts.history_days)
+    relearn = _history_arrived(session, states, ids, horizon)
+    report.relearned = sorted(relearn)
+    starts = {i: horizon if i in relearn else (states[i].scored_until or horizon) for i in ids}
     pts = repo.new_points(session, starts, now)
     ids = [i for i in ids if len(pts[i][0])]
     report.series = len(ids)
     if not ids:
         return report
     lay = scoring.layout(opts.detector)
-    blobs = [states[i].detector_state if states[i].detector_layout == lay.digest else None for i in ids]
+    blobs = [states[i].detector_state if states[i].detector_layout == lay.digest and i not in relearn else None
+             for i in ids]
     bank = scoring.load_bank(blobs, opts.detector, lay,
                              [scoring.declared_ytd_growth(metas[i].indicator_code, metas[i].unit_code) for i in ids])
     rule_sets, imp_override = _rules_by_series(repo.rules_for(session, {metas[i].indicator_code for i in ids}), metas)
@@ -225,7 +257,8 @@ def evaluate(session: Session, now: datetime, opts: EvaluationOptions | None = N
                                 key_enterprise=meta.key_enterprise, above_scale=meta.above_scale,
                                 override=imp_override.get(sid))
         policy = levels.SUBDAILY_POLICY if meta.frequency in ("15min", "hour") else levels.PERIOD_POLICY
-        tracker, events = _track(levels.TrackerState.from_json(st.tracker), sc, imp, meta.good_direction, policy)
+        tracker, events = _track(levels.TrackerState() if sid in relearn else levels.TrackerState.from_json(st.tracker),
+                                 sc, imp, meta.good_direction, policy)
         alert = existing.get(sid)
         alert, opened_now = _apply_events(session, now, opts, meta, sc, events, tracker, alert, imp, windows,
                                           policies, rule_sets[sid], report)
@@ -246,10 +279,12 @@ def evaluate(session: Session, now: datetime, opts: EvaluationOptions | None = N
                                    "expected": e if fin else None, "lower": e - h if fin else None,
                                    "upper": e + h if fin else None, "severity": s})
         updates.append({"series_id": sid, "scored_until": _utc(float(sc.t[-1])),
-                        "points": st.points + len(sc.t), "detector_layout": lay.digest,
+                        "points": (0 if sid in relearn else st.points) + len(sc.t), "detector_layout": lay.digest,
                         "detector_state": blobs_out[k], "tracker": tracker.to_json(),
                         "alert_id": alert.id if alert is not None and alert.state in ACTIVE and tracker.level
-                        else None})
+                        else None,
+                        # a detector that starts here (new, re-learned, or a new state layout)
+                        "learned_from": _utc(float(sc.t[0])) if blobs[k] is None else st.learned_from})
     session.flush()
     repo.save_states(session, updates, now)
     repo.add_points(session, point_rows)
@@ -272,7 +307,8 @@ def _track(state: levels.TrackerState, sc: scoring.Scored, imp: float, good_dire
     for i in range(len(sev)):
         w = levels.directional_importance(imp, good_direction, float(sc.x[i]), float(sc.expected[i]))
         res = levels.step(state, sc.at(i), float(sev[i]), w, policy,
-                          None if sc.sustain is None else float(sc.sustain[i]))
+                          None if sc.sustain is None else float(sc.sustain[i]), float(sc.x[i]),
+                          float(sc.expected[i]))
         state = res.state
         events.extend(res.events)
     return state, events

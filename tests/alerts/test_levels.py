@@ -98,3 +98,39 @@ def test_tracker_state_round_trips_through_json():
 def test_moves_in_the_good_direction_count_for_less():
     assert levels.directional_importance(1.0, "up", 120, 100) == levels.GOOD_DIRECTION_FACTOR
     assert levels.directional_importance(1.0, "up", 80, 100) == 1.0
+
+
+def _run_values(points, importance=1.0):
+    """(severity, value, expected) per point."""
+    state, events = TrackerState(), []
+    for i, (s, x, e) in enumerate(points):
+        res = levels.step(state, T0 + i * timedelta(minutes=15), s, importance, P, None, x, e)
+        state = res.state
+        events.extend(res.events)
+    return state, events
+
+
+def test_a_shutdown_the_detector_has_got_used_to_is_not_back_to_normal():
+    # A plant at 760 shuts down to 23: the detector fires, then adapts (its expectation
+    # follows the plant down, the severity falls to 0), but the values stay at 3 %.
+    onset = [(0.99, 23.0, 760.0)] * 4
+    adapted = [(0.0, 23.0, 24.0)] * 200
+    state, events = _run_values(onset + adapted)
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "opened" and "ended" not in kinds, kinds
+    assert state.level == events[0].level and state.baseline == 760.0  # not lowered either
+    # The plant comes back (within 0.3x of where it was): the episode ends after the calm points.
+    state2, events2 = _run_values(onset + adapted + [(0.0, 700.0, 40.0)] * P.clear_points)
+    assert [e.kind for e in events2][-1] == "ended" and state2.baseline is None
+    # Without the values (the previous behaviour) the adapted detector ends it after clear_points.
+    _, plain = run([0.99] * 4 + [0.0] * P.clear_points)
+    assert [e.kind for e in plain] == ["opened", "ended"]
+
+
+def test_departure_is_gross_only_and_needs_a_positive_baseline():
+    assert levels.departed(20.0, 100.0) and levels.departed(400.0, 100.0)
+    assert not levels.departed(31.0, 100.0) and not levels.departed(290.0, 100.0)
+    assert not levels.departed(1.0, 0.0) and not levels.departed(1.0, -5.0) and not levels.departed(1.0, None)
+    assert not levels.departed(float("nan"), 100.0)
+    assert TrackerState.from_json(TrackerState(baseline=5.5).to_json()).baseline == 5.5
+    assert TrackerState.from_json({"level": 0}).baseline is None  # states saved before the field
