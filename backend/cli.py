@@ -37,7 +37,7 @@ def cli(verbose: bool) -> None:
     if not verbose:
         # A line per scheduled run (every 5 s) and per upstream request buried what an
         # operator needs in the log; failures and missed runs are still logged (WARNING+).
-        for noisy in ("apscheduler.executors.default", "apscheduler.scheduler", "httpx"):
+        for noisy in ("apscheduler.executors.default", "apscheduler.scheduler", "httpx", "mail.log"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -437,7 +437,12 @@ def _refresh_facts(alert: Alert, sc: scoring.Scored, rules: scoring.RuleSet, tra
                 best = k
     x, e, h = float(sc.x[last]), float(sc.expected[last]), float(sc.half[last])
     alert.value, alert.last_point_at = x, sc.at(last)
-    if np.isfinite(e) and np.isfinite(h):
+    away = tracker.baseline if levels.departed(x, tracker.baseline) else None
+    if away is not None:
+        # The detector has followed a shutdown down; what the plant is measured against is
+        # the level expected where the episode began (no band: the band was the detector's).
+        alert.expected, alert.lower, alert.upper = away, None, None
+    elif np.isfinite(e) and np.isfinite(h):
         alert.expected, alert.lower, alert.upper = e, e - h, e + h
     alert.severity = max(float(sc.severity[best]), alert.severity if alert.signal_ended_at is None else 0.0)
     merged = list(alert.checks or [])
@@ -447,7 +452,7 @@ def _refresh_facts(alert: Alert, sc: scoring.Scored, rules: scoring.RuleSet, tra
     alert.checks = merged
     since = alert.episode_started_at.astimezone(detectors.LOCAL_TZ)
     lo, hi = (alert.lower, alert.upper) if alert.lower is not None and alert.upper is not None else (e, e)
-    zh, en = detectors.explain(x, e, lo, hi, tuple(merged), since, fired, sc.year_to_date, sc.ytd_growth)
+    zh, en = detectors.explain(x, e, lo, hi, tuple(merged), since, fired, sc.year_to_date, sc.ytd_growth, away)
     alert.explanation_zh, alert.explanation_en = zh, en
 
 

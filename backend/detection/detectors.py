@@ -105,16 +105,25 @@ def explain(
     rule_results: Sequence[Result] = (),
     year_to_date: bool = False,
     ytd_growth: bool = False,
+    baseline: float | None = None,
 ) -> tuple[str, str]:
     """Chinese and English sentences: where the value sits against the band, what fired, since when.
 
     ``year_to_date``: the series was recognised as a running total (累计) and is judged
     on each month's increment; ``ytd_growth``: a 累计同比 growth rate judged on the
-    monthly growth it implies.  The sentence says so.
+    monthly growth it implies.  The sentence says so.  ``baseline``: the level expected
+    where the episode began, for an episode whose values are still grossly away from it
+    after the detector has adapted (a shutdown into its second day): the sentence measures
+    the value against it, not against a band that has followed the plant down.
     """
     band_zh = f"预期 {fmt(expected)}, 区间 {fmt(lower)}–{fmt(upper)}"
     band_en = f"expected {fmt(expected)}, band {fmt(lower)}–{fmt(upper)}"
-    if value < lower:
+    if baseline is not None and baseline > 0:
+        pct = f"{value / baseline * 100:.0f}%"
+        word_zh, word_en = ("远低于", "far below") if value < baseline else ("远高于", "far above")
+        zh = f"{word_zh}事件开始时的预期水平（当前 {fmt(value)}，为 {fmt(baseline)} 的 {pct}）"
+        en = f"{word_en} the level expected when the episode began ({fmt(value)} is {pct} of {fmt(baseline)})"
+    elif value < lower:
         zh, en = f"低于预期区间 ({band_zh})", f"below the expected band ({band_en})"
     elif value > upper:
         zh, en = f"高于预期区间 ({band_zh})", f"above the expected band ({band_en})"

@@ -97,6 +97,13 @@ def test_a_shutdown_into_its_second_day_is_not_called_back_to_normal(db_session:
         service.evaluate(db_session, NOW - end * STEP, series_ids=[sid])
     alerts = _active(db_session, sid)
     assert len(alerts) == 1 and alerts[0].signal_ended_at is None, [(a.id, a.signal_ended_at) for a in alerts]
+    # It says how far from the level before the shutdown the plant is, not "within the band"
+    # of a detector that has followed it down.
+    assert alerts[0].explanation_zh.startswith("远低于事件开始时的预期水平（当前 "), alerts[0].explanation_zh
+    assert "% of " in alerts[0].explanation_en and "within" not in alerts[0].explanation_en
+    # The e-mails and the dashboard show that level as the expectation (no band).
+    assert alerts[0].expected is not None and alerts[0].value is not None
+    assert alerts[0].value < 0.1 * alerts[0].expected and alerts[0].lower is None and alerts[0].upper is None
     # The plant restarts: a day of normal load ends the signal (the restart is itself news to a
     # detector that got used to the shutdown, for about as long).
     back = [obs_repo.ObservationRow(sid, NOW + n * STEP, 1000.0 * (1 + 0.25 * math.sin(2 * math.pi * n / 96)), "test")
