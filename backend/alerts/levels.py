@@ -20,9 +20,9 @@ stays in [0, 1].
   threshold minus ``hysteresis`` for ``down_points`` points (hysteresis, no flapping);
 - it *ends* when the severity (or the separate ``sustain`` reading, see `scoring`) has
   stayed below the activation threshold minus the hysteresis for ``clear_points`` points,
-  and not while the values stay grossly away (below 0.3 or above 3 times) from the level
-  expected where the episode began (`departed`): after a day or so the detector takes a
-  shutdown for the new normal, but the plant is still down.
+  and not while the values stay grossly below (under 0.3 times) the level expected where
+  the episode began (`departed`): after half a day or so the detector takes a shutdown for
+  the new normal, but the plant is still down.
 """
 
 from __future__ import annotations
@@ -152,17 +152,19 @@ class StepResult:
     events: list[LevelEvent] = field(default_factory=list)
 
 
-# A value below GROSS_LOW or above GROSS_HIGH times the level expected where its episode began
-# is a gross departure (a plant shut down, a line doubled): no daily or weekly pattern explains
-# it, however used to it the detector has become.
-GROSS_LOW, GROSS_HIGH = 0.3, 3.0
+# A value below GROSS_LOW times the level expected where its episode began is a gross drop (a
+# plant shut down): no daily or weekly pattern explains it, however used to it the detector
+# has become. Downward only: a detector that started learning inside a shutdown expects the
+# shutdown level, and the restart would be "3,000 % above" it for ever (found on the demo: five
+# red alerts on plants that had come back); a gross rise (a unit mix-up) is held at ingest.
+GROSS_LOW = 0.3
 
 
 def departed(value: float | None, baseline: float | None) -> bool:
-    """Whether `value` is still grossly away from the positive level its episode began at."""
+    """Whether `value` is still grossly below the positive level its episode began at."""
     if value is None or baseline is None or not math.isfinite(value) or not baseline > 0:
         return False
-    return value < GROSS_LOW * baseline or value > GROSS_HIGH * baseline
+    return value < GROSS_LOW * baseline
 
 
 def step(state: TrackerState, at: datetime, severity: float, importance: float,
@@ -173,7 +175,7 @@ def step(state: TrackerState, at: datetime, severity: float, importance: float,
     ``severity`` opens an episode and sets its level; ``sustain`` (default: severity) is what
     keeps an open episode from ending. With ``value`` and ``expected`` given, the expectation
     where the run began is kept as the episode's baseline, and an episode whose values stay
-    grossly away from it (`departed`: a shutdown into its second day) neither ends nor loses
+    grossly below it (`departed`: a shutdown into its second day) neither ends nor loses
     its level when the detector has adapted to the new level and stopped finding it unusual:
     the data are not "back to normal"."""
     p = priority(severity, importance)

@@ -112,3 +112,20 @@ def test_a_shutdown_into_its_second_day_is_not_called_back_to_normal(db_session:
     service.evaluate(db_session, NOW + 96 * STEP, series_ids=[sid])
     alert = db_session.get(Alert, alerts[0].id)
     assert alert is not None and alert.signal_ended_at is not None
+
+
+def test_a_detector_that_began_inside_a_shutdown_does_not_hold_the_restart_for_ever(db_session: Session) -> None:
+    """The 21 days a new series is learned from can begin inside a shutdown: the detector takes
+    3 % for normal, and the restart is "3,000 % above" that. It is news for a while, but once
+    the detector has taken the restart in, the episode is over (found on the demo: five red
+    alerts that could never end, when rises were held like drops)."""
+    d = db_session.execute(text("SELECT id FROM district ORDER BY id LIMIT 1 OFFSET 3")).scalar_one()
+    key = ("power.consumption", "district", d)
+    sid = obs_repo.ensure_series(db_session, [key])[key]
+    n = 20 * 96
+    rows = [obs_repo.ObservationRow(sid, NOW - k * STEP,
+                                    1000.0 * (1 + 0.25 * math.sin(2 * math.pi * k / 96)) * (0.03 if k > n - 4 * 96 else 1.0),
+                                    "test") for k in range(n)]
+    obs_repo.write_observations(db_session, rows, "observation", "Asia/Shanghai")
+    service.evaluate(db_session, NOW, series_ids=[sid])
+    assert _active(db_session, sid) == []

@@ -127,9 +127,12 @@ def test_a_shutdown_the_detector_has_got_used_to_is_not_back_to_normal():
     assert [e.kind for e in plain] == ["opened", "ended"]
 
 
-def test_departure_is_gross_only_and_needs_a_positive_baseline():
-    assert levels.departed(20.0, 100.0) and levels.departed(400.0, 100.0)
-    assert not levels.departed(31.0, 100.0) and not levels.departed(290.0, 100.0)
+def test_departure_is_a_gross_drop_only_and_needs_a_positive_baseline():
+    assert levels.departed(20.0, 100.0) and levels.departed(0.0, 100.0)
+    assert not levels.departed(31.0, 100.0)
+    # Not a rise: a detector that began learning inside a shutdown expects the shutdown level,
+    # and the restart must not hold an episode open for ever.
+    assert not levels.departed(3000.0, 100.0)
     assert not levels.departed(1.0, 0.0) and not levels.departed(1.0, -5.0) and not levels.departed(1.0, None)
     assert not levels.departed(float("nan"), 100.0)
     assert TrackerState.from_json(TrackerState(baseline=5.5).to_json()).baseline == 5.5
