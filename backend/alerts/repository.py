@@ -29,23 +29,29 @@ ACTIVE_STATES = ("open", "acknowledged", "escalated")
 
 
 # --- which series have new data, and their state -------------------------------------------
-def series_with_new_data(session: Session, since_day: date, only: Sequence[int] | None = None) -> list[int]:
+def series_with_new_data(session: Session, since_day: date, only: Sequence[int] | None = None,
+                         period_since_day: date | None = None) -> list[int]:
     """Series whose latest stored point (from the daily rollups the write path refreshes) is
-    newer than what has been scored."""
-    sql = """
-        SELECT r.series_id FROM rollup_daily r
+    newer than what has been scored, among the days since `since_day`; for monthly indicators
+    since `period_since_day` (a month's figure is dated its first day and arrives weeks later:
+    with the sub-daily look-back it was never found)."""
+    part = """
+        SELECT r.series_id FROM rollup_daily r {join}
         LEFT JOIN alert_series_state s ON s.series_id = r.series_id
-        WHERE r.day >= :d {only}
+        WHERE r.day >= {since} {where} {only}
         GROUP BY r.series_id, s.scored_until
-        HAVING s.scored_until IS NULL OR max(r.last_at) > s.scored_until
-        ORDER BY r.series_id"""
+        HAVING s.scored_until IS NULL OR max(r.last_at) > s.scored_until"""
+    only_sql = "AND r.series_id = ANY(:ids)" if only is not None else ""
+    sql = part.format(join="", since=":d", where="", only=only_sql)
     params: dict[str, Any] = {"d": since_day}
+    if period_since_day is not None and period_since_day < since_day:
+        sql += " UNION " + part.format(
+            join="JOIN series se ON se.id = r.series_id JOIN indicator i ON i.code = se.indicator_code",
+            since=":pd", where="AND r.day < :d AND i.frequency = 'month'", only=only_sql)
+        params["pd"] = period_since_day
     if only is not None:
         params["ids"] = list(only)
-        sql = sql.format(only="AND r.series_id = ANY(:ids)")
-    else:
-        sql = sql.format(only="")
-    return [r[0] for r in session.execute(text(sql), params)]
+    return sorted(r[0] for r in session.execute(text(sql), params))
 
 
 def lock_states(session: Session, series_ids: Sequence[int]) -> dict[int, SeriesState]:
@@ -138,13 +144,16 @@ def new_points(session: Session, starts: dict[int, datetime], until: datetime
     return out
 
 
-def first_days(session: Session, series_ids: Sequence[int], since_day: date) -> dict[int, date]:
-    """The first local day with data of each series, on or after `since_day` (daily rollups)."""
-    if not series_ids:
+def first_days(session: Session, since: dict[int, date]) -> dict[int, date]:
+    """The first local day with data of each series, on or after its own `since` day (daily
+    rollups)."""
+    if not since:
         return {}
+    ids = list(since)
     rows = session.execute(text("""
-        SELECT series_id, min(day) FROM rollup_daily
-        WHERE series_id = ANY(:ids) AND day >= :d GROUP BY series_id"""), {"ids": list(series_ids), "d": since_day})
+        SELECT r.series_id, min(r.day) FROM rollup_daily r
+        JOIN unnest(CAST(:ids AS int[]), CAST(:days AS date[])) AS w(id, since) ON r.series_id = w.id AND r.day >= w.since
+        GROUP BY r.series_id"""), {"ids": ids, "days": [since[i] for i in ids]})
     return {r[0]: r[1] for r in rows}
 
 

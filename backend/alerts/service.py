@@ -43,11 +43,23 @@ SYSTEM = "system"
 @dataclass(frozen=True)
 class EvaluationOptions:
     lookback_days: int = 2  # look for new data in rollups of the last days
-    history_days: int = 21  # a series seen for the first time is scored from this far back
+    period_lookback_days: int = 400  # for monthly indicators, whose figures come weeks after the month
+    history_days: int = 21  # a 15-minute or hourly series seen for the first time is scored from this far back
+    # Daily series learn a year (holidays, the Spring Festival), monthly ones ten (their warm-up
+    # is two years of months: from 21 days back a monthly indicator could not alarm for two
+    # years after it was first met, whatever history the import had stored).
+    daily_history_days: int = 400
+    period_history_days: int = 3700
     stale_hours: float = 6.0  # an episode that started and ended before now - this raises no alert
     group_window: timedelta = timedelta(hours=2)
     group_min_members: int = 3
     detector: DetectorConfig = field(default_factory=DetectorConfig)
+
+
+    def history(self, frequency: str) -> timedelta:
+        """How far back a series of this frequency is learned from when first met."""
+        days = {"15min": self.history_days, "hour": self.history_days, "day": self.daily_history_days}
+        return timedelta(days=days.get(frequency, self.period_history_days))
 
 
 @dataclass
@@ -181,10 +193,9 @@ def last_year_values(session: Session, points: dict[int, np.ndarray]) -> dict[in
 
 
 # --- evaluation -----------------------------------------------------------------------------
-def _history_arrived(session: Session, states: dict[int, SeriesState], ids: Sequence[int],
-                     horizon: datetime) -> set[int]:
-    """Series to re-learn: their detector started after `horizon` (the history a new series is
-    learned from), and data older than its start has been stored since.
+def _history_arrived(session: Session, states: dict[int, SeriesState], horizons: dict[int, datetime]) -> set[int]:
+    """Series to re-learn: their detector started after their horizon (the history a new series
+    of that frequency is learned from), and data older than its start has been stored since.
 
     A series is first scored from what is stored when the evaluation first meets it. When its
     history arrives later (a backfill running newest first, as `yunjian demo` and any
@@ -195,17 +206,35 @@ def _history_arrived(session: Session, states: dict[int, SeriesState], ids: Sequ
     ongoing one its alert). Not while it has an active alert (that episode is being handled).
     """
     tz = detectors.LOCAL_TZ
-    started = {i: t.astimezone(tz).date() for i in ids
-               if (t := states[i].learned_from) is not None and t > horizon + timedelta(days=1)}
+    started = {i: t.astimezone(tz).date() for i, h in horizons.items()
+               if (t := states[i].learned_from) is not None and t > h + timedelta(days=1)}
     young = sorted(started)
     if not young:
         return set()
-    first = repo.first_days(session, young, horizon.astimezone(tz).date())
+    # From the day after the horizon's: every point found is one a re-learning scores, so each
+    # re-learning moves `learned_from` back and none repeats itself.
+    first = repo.first_days(session, {i: horizons[i].astimezone(tz).date() + timedelta(days=1) for i in young})
     older = [i for i in young if i in first and first[i] < started[i]]
     if not older:
         return set()
     busy = repo.active_alerts_for_series(session, older)
     return {i for i in older if i not in busy}
+
+
+def _ended_periods(t: np.ndarray, x: np.ndarray, frequency: str, now: datetime) -> tuple[np.ndarray, np.ndarray]:
+    """Only the points whose period is over: today's figure of a daily series (and this month's
+    of a monthly one) is a partial total that grows through the day, and scored as a whole day
+    it is "below the band" every morning (found when daily series first learned a year: a red
+    alert on every coal mine at once). It is scored once its day has ended."""
+    if frequency == "day":
+        keep = t + 86400.0 <= now.timestamp()  # Beijing has no daylight saving
+    elif frequency == "month":
+        local = now.astimezone(detectors.LOCAL_TZ)
+        month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        keep = t < month_start.timestamp()
+    else:
+        return t, x
+    return (t, x) if keep.all() else (t[keep], x[keep])
 
 
 def evaluate(session: Session, now: datetime, opts: EvaluationOptions | None = None,
@@ -215,7 +244,8 @@ def evaluate(session: Session, now: datetime, opts: EvaluationOptions | None = N
 
     opts = opts or EvaluationOptions()
     report = EvaluationReport()
-    candidates = repo.series_with_new_data(session, (now - timedelta(days=opts.lookback_days)).date(), series_ids)
+    candidates = repo.series_with_new_data(session, (now - timedelta(days=opts.lookback_days)).date(), series_ids,
+                                           (now - timedelta(days=opts.period_lookback_days)).date())
     states = repo.lock_states(session, candidates)
     report.skipped_locked = len(candidates) - len(states)
     if not states:
@@ -223,11 +253,12 @@ def evaluate(session: Session, now: datetime, opts: EvaluationOptions | None = N
     ids = sorted(states)
     metas = repo.series_meta(session, ids, now.date())
     ids = [i for i in ids if i in metas]
-    horizon = now - timedelta(days=opts.history_days)
-    relearn = _history_arrived(session, states, ids, horizon)
+    horizons = {i: now - opts.history(metas[i].frequency) for i in ids}
+    relearn = _history_arrived(session, states, horizons)
     report.relearned = sorted(relearn)
-    starts = {i: horizon if i in relearn else (states[i].scored_until or horizon) for i in ids}
+    starts = {i: horizons[i] if i in relearn else (states[i].scored_until or horizons[i]) for i in ids}
     pts = repo.new_points(session, starts, now)
+    pts = {i: _ended_periods(t, x, metas[i].frequency, now) for i, (t, x) in pts.items()}
     ids = [i for i in ids if len(pts[i][0])]
     report.series = len(ids)
     if not ids:

@@ -129,3 +129,46 @@ def test_a_detector_that_began_inside_a_shutdown_does_not_hold_the_restart_for_e
     obs_repo.write_observations(db_session, rows, "observation", "Asia/Shanghai")
     service.evaluate(db_session, NOW, series_ids=[sid])
     assert _active(db_session, sid) == []
+
+
+def test_a_monthly_series_is_learned_from_its_years_not_its_last_three_weeks(db_session: Session) -> None:
+    """With the default options (the ingest worker's) a monthly indicator first met is learned
+    from ten years back: it used to be learned from 21 days (one month at most) and could not
+    alarm for two years whatever history the import had stored."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("Asia/Shanghai")
+    d = db_session.execute(text("SELECT id FROM district ORDER BY id LIMIT 1")).scalar_one()
+    key = ("econ.gross_output", "district", d)
+    sid = obs_repo.ensure_series(db_session, [key])[key]
+    months = [datetime(2023 + k // 12, k % 12 + 1, 1, tzinfo=tz) for k in range(46)]  # 2023-01 .. 2026-10
+    rows = [obs_repo.ObservationRow(sid, m.astimezone(UTC),
+                                    (1000.0 + 8 * math.sin(k)) * (0.5 if k == len(months) - 1 else 1.0), "test")
+            for k, m in enumerate(months)]
+    obs_repo.write_observations(db_session, rows, "period_observation", "Asia/Shanghai")
+    now = (months[-1] + timedelta(days=40)).astimezone(UTC)
+    report = service.evaluate(db_session, now, series_ids=[sid])
+    assert report.points == len(months)
+    alerts = _active(db_session, sid)
+    assert len(alerts) == 1 and alerts[0].episode_started_at == months[-1].astimezone(UTC)
+
+
+def test_todays_partial_figure_of_a_daily_series_waits_for_the_day_to_end(db_session: Session) -> None:
+    """A daily figure for today grows through the day; scored as a whole day it is "below the
+    band" every morning (a red alert on every coal mine at once, found on the demo)."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("Asia/Shanghai")
+    d = db_session.execute(text("SELECT id FROM district ORDER BY id LIMIT 1")).scalar_one()
+    key = ("coal.raw_output", "district", d)
+    sid = obs_repo.ensure_series(db_session, [key])[key]
+    today = datetime(2026, 11, 29, tzinfo=tz)
+    days = [today - timedelta(days=k) for k in range(90, -1, -1)]
+    rows = [obs_repo.ObservationRow(sid, day.astimezone(UTC), 5000.0 + 40 * math.sin(k) if day < today else 1500.0,
+                                    "test") for k, day in enumerate(days)]
+    obs_repo.write_observations(db_session, rows, "observation", "Asia/Shanghai")
+    noon = (today + timedelta(hours=12)).astimezone(UTC)
+    report = service.evaluate(db_session, noon, series_ids=[sid])
+    assert report.points == 90 and _active(db_session, sid) == []
+    state = db_session.get(SeriesState, sid)
+    assert state is not None and state.scored_until == (today - timedelta(days=1)).astimezone(UTC)

@@ -45,7 +45,7 @@ def test_a_monthly_series_whose_yoy_falls_below_its_limit_raises_an_alert_naming
     assert last == datetime(2026, 9, 1, tzinfo=TZ)
     for key in keys:
         _write_monthly(db_session, sids[key], months, high)
-    now = (last + timedelta(hours=10)).astimezone(UTC)
+    now = (last + timedelta(days=40)).astimezone(UTC)
     # Only district a has the rule: growth below -20 % against the same month last year.
     service.upsert_rule(db_session, None, name="产值同比下滑", indicator_code=INDICATOR, kind="yoy",
                         params={"min_pct": -20}, entity_kind="district", entity_id=a, importance=None,
@@ -106,7 +106,7 @@ def test_a_stored_rule_that_cannot_be_read_is_skipped_and_alerting_goes_on(db_se
     sid = obs_repo.ensure_series(db_session, [key])[key]
     months = _months(datetime(2024, 1, 1, tzinfo=TZ), 33)
     _write_monthly(db_session, sid, months, datetime(2025, 9, 1, tzinfo=TZ))
-    now = (months[-1] + timedelta(hours=10)).astimezone(UTC)
+    now = (months[-1] + timedelta(days=40)).astimezone(UTC)
     db_session.add(Rule(name="手工写入", indicator_code=INDICATOR, kind="threshold", params={"lower": "abc"}))
     db_session.add(Rule(name="typo", indicator_code=INDICATOR, kind="target", params={"target": "1,000"}))
     service.upsert_rule(db_session, None, name="产值同比下滑", indicator_code=INDICATOR, kind="yoy",
