@@ -483,8 +483,31 @@ def _refresh_facts(alert: Alert, sc: scoring.Scored, rules: scoring.RuleSet, tra
     alert.checks = merged
     since = alert.episode_started_at.astimezone(detectors.LOCAL_TZ)
     lo, hi = (alert.lower, alert.upper) if alert.lower is not None and alert.upper is not None else (e, e)
-    zh, en = detectors.explain(x, e, lo, hi, tuple(merged), since, fired, sc.year_to_date, sc.ytd_growth, away)
+    extra = (sc.year_to_date, sc.ytd_growth)
+    back = away is None and lo <= x <= hi  # the latest value is inside its band again
+    if back and best != last and np.isfinite(sc.expected[best]) and np.isfinite(sc.half[best]):
+        # "Within the expected band, since ..." is not what an alert is about: say what the
+        # episode's worst point was, then where the latest value is.
+        xb, eb, hb = float(sc.x[best]), float(sc.expected[best]), float(sc.half[best])
+        zh, en = detectors.explain(xb, eb, eb - hb, eb + hb, tuple(merged), since, fired, *extra)
+        zh, en = _latest_back(zh, en, x, sc.at(last))
+    elif back and alert.explanation_zh and float(sc.severity[last]) < levels.SUBDAILY_POLICY.activation:
+        # Nothing unusual in this batch: keep the sentence about the anomaly.
+        zh, en = _latest_back(alert.explanation_zh.split(_LATEST_ZH)[0], alert.explanation_en.split(_LATEST_EN)[0],
+                              x, sc.at(last))
+    else:
+        zh, en = detectors.explain(x, e, lo, hi, tuple(merged), since, fired, *extra, away)
     alert.explanation_zh, alert.explanation_en = zh, en
+
+
+_LATEST_ZH, _LATEST_EN = "；最新值 ", "; the latest value "
+
+
+def _latest_back(zh: str, en: str, value: float, at: datetime) -> tuple[str, str]:
+    local = at.astimezone(detectors.LOCAL_TZ)
+    when = f"{local:%Y-%m-%d}" if (local.hour, local.minute) == (0, 0) else f"{local:%Y-%m-%d %H:%M}"
+    return (f"{zh}{_LATEST_ZH}{detectors.fmt(value)}（{when}）已回到预期区间内",
+            f"{en}{_LATEST_EN}{detectors.fmt(value)} ({when}) is back within the expected band")
 
 
 # --- charts -------------------------------------------------------------------------------------

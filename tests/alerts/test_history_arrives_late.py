@@ -172,3 +172,25 @@ def test_todays_partial_figure_of_a_daily_series_waits_for_the_day_to_end(db_ses
     assert report.points == 90 and _active(db_session, sid) == []
     state = db_session.get(SeriesState, sid)
     assert state is not None and state.scored_until == (today - timedelta(days=1)).astimezone(UTC)
+
+
+def test_an_alert_whose_latest_value_is_back_says_what_the_anomaly_was(db_session: Session) -> None:
+    """A monthly drop followed by an ordinary month: the alert (still open, the episode needs two
+    calm months to end) used to read "在预期区间内 … 自 … 起", about the ordinary month."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("Asia/Shanghai")
+    d = db_session.execute(text("SELECT id FROM district ORDER BY id LIMIT 1 OFFSET 1")).scalar_one()
+    key = ("econ.gross_output", "district", d)
+    sid = obs_repo.ensure_series(db_session, [key])[key]
+    months = [datetime(2023 + k // 12, k % 12 + 1, 1, tzinfo=tz) for k in range(46)]
+    rows = [obs_repo.ObservationRow(sid, m.astimezone(UTC),
+                                    (1000.0 + 8 * math.sin(k)) * (0.5 if k == len(months) - 2 else 1.0), "test")
+            for k, m in enumerate(months)]
+    obs_repo.write_observations(db_session, rows, "period_observation", "Asia/Shanghai")
+    service.evaluate(db_session, (months[-1] + timedelta(days=40)).astimezone(UTC), series_ids=[sid])
+    alerts = _active(db_session, sid)
+    assert len(alerts) == 1 and alerts[0].episode_started_at == months[-2].astimezone(UTC)
+    zh, en = alerts[0].explanation_zh, alerts[0].explanation_en
+    assert zh.startswith("低于预期区间") and "已回到预期区间内" in zh and "（2026-10-01）" in zh, zh
+    assert en.startswith("below the expected band") and "is back within the expected band" in en, en
