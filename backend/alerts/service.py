@@ -55,7 +55,6 @@ class EvaluationOptions:
     group_min_members: int = 3
     detector: DetectorConfig = field(default_factory=DetectorConfig)
 
-
     def history(self, frequency: str) -> timedelta:
         """How far back a series of this frequency is learned from when first met."""
         days = {"15min": self.history_days, "hour": self.history_days, "day": self.daily_history_days}
@@ -193,7 +192,8 @@ def last_year_values(session: Session, points: dict[int, np.ndarray]) -> dict[in
 
 
 # --- evaluation -----------------------------------------------------------------------------
-def _history_arrived(session: Session, states: dict[int, SeriesState], horizons: dict[int, datetime]) -> set[int]:
+def _history_arrived(session: Session, states: dict[int, SeriesState], horizons: dict[int, datetime],
+                     active: dict[int, Alert]) -> set[int]:
     """Series to re-learn: their detector started after their horizon (the history a new series
     of that frequency is learned from), and data older than its start has been stored since.
 
@@ -215,10 +215,7 @@ def _history_arrived(session: Session, states: dict[int, SeriesState], horizons:
     # re-learning moves `learned_from` back and none repeats itself.
     first = repo.first_days(session, {i: horizons[i].astimezone(tz).date() + timedelta(days=1) for i in young})
     older = [i for i in young if i in first and first[i] < started[i]]
-    if not older:
-        return set()
-    busy = repo.active_alerts_for_series(session, older)
-    return {i for i in older if i not in busy}
+    return {i for i in older if i not in active}
 
 
 def _ended_periods(t: np.ndarray, x: np.ndarray, frequency: str, now: datetime) -> tuple[np.ndarray, np.ndarray]:
@@ -253,8 +250,9 @@ def evaluate(session: Session, now: datetime, opts: EvaluationOptions | None = N
     ids = sorted(states)
     metas = repo.series_meta(session, ids, now.date())
     ids = [i for i in ids if i in metas]
+    existing = repo.active_alerts_for_series(session, ids)
     horizons = {i: now - opts.history(metas[i].frequency) for i in ids}
-    relearn = _history_arrived(session, states, horizons)
+    relearn = _history_arrived(session, states, horizons, existing)
     report.relearned = sorted(relearn)
     starts = {i: horizons[i] if i in relearn else (states[i].scored_until or horizons[i]) for i in ids}
     pts = repo.new_points(session, starts, now)
@@ -276,7 +274,6 @@ def evaluate(session: Session, now: datetime, opts: EvaluationOptions | None = N
     blobs_out = scoring.dump_bank(bank, lay)
     t0 = _utc(min(float(s.t[0]) for s in scored))
     windows = _windows(repo.silences_overlapping(session, min(t0, now), now))
-    existing = repo.active_alerts_for_series(session, ids)
     policies = effective_policies(session)
     touched: list[int] = []
     point_rows: list[dict[str, Any]] = []
@@ -504,8 +501,7 @@ _LATEST_ZH, _LATEST_EN = "；最新值 ", "; the latest value "
 
 
 def _latest_back(zh: str, en: str, value: float, at: datetime) -> tuple[str, str]:
-    local = at.astimezone(detectors.LOCAL_TZ)
-    when = f"{local:%Y-%m-%d}" if (local.hour, local.minute) == (0, 0) else f"{local:%Y-%m-%d %H:%M}"
+    when = detectors.stamp(at.astimezone(detectors.LOCAL_TZ))
     return (f"{zh}{_LATEST_ZH}{detectors.fmt(value)}（{when}）已回到预期区间内",
             f"{en}{_LATEST_EN}{detectors.fmt(value)} ({when}) is back within the expected band")
 

@@ -91,7 +91,8 @@ def epoch_seconds(ts: dt.datetime) -> float:
     return (ts - _EPOCH).total_seconds()
 
 
-def _stamp(ts: dt.datetime) -> str:
+def stamp(ts: dt.datetime) -> str:
+    """A data time as the explanations write it: the date alone at midnight."""
     return ts.strftime("%Y-%m-%d") if (ts.hour, ts.minute) == (0, 0) else ts.strftime("%Y-%m-%d %H:%M")
 
 
@@ -130,8 +131,8 @@ def explain(
     else:
         zh, en = f"在预期区间内 ({band_zh})", f"within the expected band ({band_en})"
     if since is not None:
-        zh += f"，自 {_stamp(since)} 起"
-        en += f", since {_stamp(since)}"
+        zh += f"，自 {stamp(since)} 起"
+        en += f", since {stamp(since)}"
     if checks:
         zh += "；触发：" + "、".join(CHECK_NAMES_ZH.get(c, c) for c in checks)
         en += "; fired: " + ", ".join(CHECK_NAMES_EN.get(c, c) for c in checks)

@@ -270,8 +270,7 @@ def _withdraw_implausible(session: Session, good: list[ResolvedRow], ids: dict[S
                                     "time": t.isoformat(), "value": value, "unit": indicators[r.key[0]][0],
                                     "withdrawn": True},
                                    plausibility.hold_reason(value, indicators[r.key[0]][0])))
-        _log_per_series("withdrew", withdrawn_log)
-        withdrawn_log.clear()
+    _log_per_series("withdrew", withdrawn_log)
     return out
 
 
