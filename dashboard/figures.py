@@ -195,11 +195,15 @@ def _num(v: Any) -> float | None:
 
 
 def alert_episode(points: pd.DataFrame, *, title: str, unit: str, level: str, lang: str = "zh",
-                  dark: bool = False, height: int = 280, gap: tuple[Any, Any] | None = None) -> go.Figure:
+                  dark: bool = False, height: int = 280, gap: tuple[Any, Any] | None = None,
+                  episode_start: Any = None) -> go.Figure:
     """An alert's episode: the observed values, the expected value and its band, and the points
-    outside the band marked in the alert's warning colour. Frame: `time, value, expected,
-    lower, upper`. With `gap` (since, until), a meter that stopped reporting: the silence is
-    shaded in the warning colour and labelled 未报送."""
+    of the episode outside the band marked in the alert's warning colour. Frame: `time, value,
+    expected, lower, upper`. With `episode_start`, the episode is shaded from its start (as in
+    the e-mail's chart) and only its own points are marked: a point before it that left the
+    band is history the detector judged ordinary, not part of this alert. With `gap` (since,
+    until), a meter that stopped reporting: the silence is shaded in the warning colour and
+    labelled 未报送."""
     if points.empty:
         return empty(t("common.no_data", lang), dark, height)
     div, prefix = axis_scale(points["value"], lang)
@@ -220,11 +224,16 @@ def alert_episode(points: pd.DataFrame, *, title: str, unit: str, level: str, la
     data.append({"type": "scatter", "x": _list(points["time"]), "y": _list(points["value"]), "mode": "lines+markers",
                  "name": t("common.value", lang), "marker": {"size": 4},
                  "line": {"color": "#3e4c59" if not dark else "#e6edf3", "width": 2}})
-    out = points[(points["value"] > points["upper"]) | (points["value"] < points["lower"])]
+    outside = (points["value"] > points["upper"]) | (points["value"] < points["lower"])
+    start = pd.Timestamp(episode_start) if episode_start is not None else None
+    if start is not None:
+        outside &= pd.to_datetime(points["time"], utc=True) >= start
+    out = points[outside]
     if not out.empty:
         data.append({"type": "scatter", "x": _list(out["time"]), "y": _list(out["value"]), "mode": "markers",
                      "name": t(f"level.{level}", lang),
-                     "marker": {"color": WARNING_COLOURS.get(level, "#888"), "size": 11,
+                     # a long shutdown marks hundreds of points: smaller marks, not a solid bar
+                     "marker": {"color": WARNING_COLOURS.get(level, "#888"), "size": 11 if len(out) <= 24 else 6,
                                 "symbol": WARNING_SYMBOLS.get(level, "circle")}})
     extra: dict[str, Any] = {}
     if gap is not None:
@@ -236,6 +245,14 @@ def alert_episode(points: pd.DataFrame, *, title: str, unit: str, level: str, la
                                  "font": {"color": colour, "size": 12}}]
         # the axis runs to the end of the silence, not only to the last report
         extra["xaxis"] = {**_date_axis(lang), "range": [_list(points["time"])[0], gap[1]]}
+    elif start is not None and start <= pd.to_datetime(points["time"], utc=True).max():
+        colour = WARNING_COLOURS.get(level, "#888")
+        x0 = max(start, pd.to_datetime(points["time"], utc=True).min())
+        extra["shapes"] = [
+            {"type": "rect", "xref": "x", "yref": "paper", "x0": x0, "x1": _list(points["time"])[-1], "y0": 0,
+             "y1": 1, "fillcolor": colour, "opacity": 0.10, "line": {"width": 0}, "layer": "below"},
+            {"type": "line", "xref": "x", "yref": "paper", "x0": x0, "x1": x0, "y0": 0, "y1": 1,
+             "line": {"color": colour, "width": 1.5}}]
     return _figure(data, _layout(dark, height, title, legend=True,
                                  yaxis={"title": {"text": unit, "font": {"size": 11}}},
                                  **({"xaxis": _date_axis(lang)} | extra)))

@@ -252,3 +252,73 @@ def directional_importance(base: float, good_direction: str, value: float, expec
     if good_direction == "up" and value > expected or good_direction == "down" and value < expected:
         return base * GOOD_DIRECTION_FACTOR
     return base
+
+
+DAY_S = 86_400.0
+
+
+def held_expectation(times: list[datetime], expected: list[float | None], lower: list[float | None],
+                     upper: list[float | None], start: datetime
+                     ) -> tuple[list[float | None], list[float | None], list[float | None]]:
+    """The chart of an episode whose values have `departed` from where it began: from `start`
+    on, each point's expectation and band are the ones the detector had *before* the episode,
+    at the same phase of the series' cycle (the same time of day on the last day before it for
+    sub-daily points, the same weekday for daily ones; otherwise the last expectation before
+    it). The detector follows a shutdown down within a day, and a chart drawn with its later
+    expectations would show the plant at 3 % as "expected"; the alert's text already measures
+    it against the level where the episode began. Points before `start` and series with no
+    expectation before it are returned as they were."""
+    t0 = start.timestamp()
+    before = {round(t.timestamp()): k for k, t in enumerate(times)
+              if t.timestamp() < t0 and expected[k] is not None and lower[k] is not None and upper[k] is not None}
+    if not before:
+        return list(expected), list(lower), list(upper)
+    last = max(before)
+    secs = sorted(t.timestamp() for t in times)
+    steps = [b - a for a, b in zip(secs, secs[1:], strict=False) if b > a]
+    step = sorted(steps)[len(steps) // 2] if steps else DAY_S
+    cycle = DAY_S if step < DAY_S else 7 * DAY_S if step < 2 * DAY_S else None
+    e, lo, hi = list(expected), list(lower), list(upper)
+    for k, t in enumerate(times):
+        ts = t.timestamp()
+        if ts < t0:
+            continue
+        ref = before[last]
+        if cycle is not None:
+            back = ts - math.ceil((ts - t0 + 1e-6) / cycle) * cycle  # the same phase, before the start
+            while back >= min(before) - 1:
+                if round(back) in before:
+                    ref = before[round(back)]
+                    break
+                back -= cycle
+        e[k], lo[k], hi[k] = expected[ref], lower[ref], upper[ref]
+    return e, lo, hi
+
+
+def onset(times: list[float], values: list[float], expected: list[float], half: list[float], start: float) -> float:
+    """When an episode that opens at `start` (epoch seconds) really began: the first of the
+    consecutive points before it that already lay outside their expected band on the same side.
+
+    The detector can flag a change only some points after it began: a level shift builds up
+    evidence, and points in a series' warm-up are scored 0 (a daily series whose history
+    arrived newest first can meet a plant's drop in its first weeks). The values left the band
+    earlier, and the alert says since when ("自 … 起") from here. Points with no band stop the
+    walk; `start` itself inside its band (an alert raised by a rule) is returned unchanged."""
+    order = sorted(range(len(times)), key=lambda k: times[k])
+    at = next((n for n, k in enumerate(order) if times[k] == start), None)
+    if at is None:
+        return start
+
+    def side(k: int) -> int:
+        e, h = expected[k], half[k]
+        if not (math.isfinite(e) and math.isfinite(h) and math.isfinite(values[k])):
+            return 0
+        d = values[k] - e
+        return 1 if d > h else -1 if d < -h else 0
+
+    s = side(order[at])
+    if s == 0:
+        return start
+    while at > 0 and side(order[at - 1]) == s:
+        at -= 1
+    return times[order[at]]

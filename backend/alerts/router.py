@@ -325,7 +325,12 @@ def get_alert(alert_id: IdPath, principal: Viewer, session: SessionDep) -> Alert
                   for t, v in zip(silence.times, silence.values, strict=True)]
         gap: ReportGapOut | None = ReportGapOut(since=silence.gap[0], until=silence.gap[1])
     else:
-        points, gap = [PointOut.model_validate(p) for p in scored], None
+        times = [p.time for p in scored]
+        e, lo, hi = service.chart_expectation(a, times, [p.expected for p in scored], [p.lower for p in scored],
+                                              [p.upper for p in scored])
+        points = [PointOut(time=p.time, value=p.value, expected=e[k], lower=lo[k], upper=hi[k], severity=p.severity)
+                  for k, p in enumerate(scored)]
+        gap = None
     return AlertDetail(
         **base.model_dump(),
         timeline=_timeline(session, repo.events(session, a.id)),

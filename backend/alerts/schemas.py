@@ -127,8 +127,11 @@ class AlertDetail(AlertOut):
     members: list[AlertOut] = Field(default_factory=list)
     notifications: list[NotificationOut] = Field(default_factory=list)
     points: list[PointOut] = Field(default_factory=list, description=(
-        "The chart's points: the scored points around the episode with the expected value and band; for a "
-        "missing-report alert (缺报), the meter's last reports around `report_gap` (no expected value)."))
+        "The chart's points: the scored points around the episode with the expected value and band; while the "
+        "values stay far below the level where the episode began (a shutdown: the alert's `expected` is that "
+        "level, with no band), the episode's points carry the expectation and band from before it, at the same "
+        "time of day (the detector itself soon follows a shutdown down); for a missing-report alert (缺报), the "
+        "meter's last reports around `report_gap` (no expected value)."))
     report_gap: ReportGapOut | None = Field(default=None, description="For a missing-report alert: the silence "
                                             "the chart shades.")
 

@@ -16,9 +16,10 @@ timer, to catch anything missed). For every series with points newer than it has
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -289,7 +290,7 @@ def evaluate(session: Session, now: datetime, opts: EvaluationOptions | None = N
                                  sc, imp, meta.good_direction, policy)
         alert = existing.get(sid)
         alert, opened_now = _apply_events(session, now, opts, meta, sc, events, tracker, alert, imp, windows,
-                                          policies, rule_sets[sid], report)
+                                          policies, rule_sets[sid], report, partial(scoring.ring_points, bank, k))
         if alert is not None:
             touched.append(alert.id)
             if alert.state in ACTIVE:
@@ -323,6 +324,19 @@ def evaluate(session: Session, now: datetime, opts: EvaluationOptions | None = N
     return report
 
 
+def _onset(sc: scoring.Scored, ring: Callable[[], list[tuple[float, float, float, float, float]]],
+           start: datetime) -> datetime:
+    """The episode's real beginning (`levels.onset`) over the series' last scored points: the
+    ring from before this batch and the batch itself."""
+    pts = {t: (x, e, h) for t, x, e, h, _ in ring()}
+    pts.update(zip(sc.t.tolist(), zip(sc.x.tolist(), sc.expected.tolist(), sc.half.tolist(), strict=True),
+                   strict=True))
+    times = sorted(pts)
+    found = levels.onset(times, [pts[t][0] for t in times], [pts[t][1] for t in times], [pts[t][2] for t in times],
+                         start.timestamp())
+    return start if found == start.timestamp() else datetime.fromtimestamp(found, UTC)
+
+
 def _track(state: levels.TrackerState, sc: scoring.Scored, imp: float, good_direction: str,
            policy: levels.LevelPolicy) -> tuple[levels.TrackerState, list[levels.LevelEvent]]:
     """Run the episode tracker over the new points; quiet series take a vectorised shortcut."""
@@ -350,7 +364,8 @@ def _apply_events(session: Session, now: datetime, opts: EvaluationOptions, meta
                   sc: scoring.Scored, events: list[levels.LevelEvent], tracker: levels.TrackerState,
                   alert: Alert | None, imp: float, windows: list[Window],
                   policies: dict[levels.Level, escalation.Policy], rules: scoring.RuleSet,
-                  report: EvaluationReport) -> tuple[Alert | None, bool]:
+                  report: EvaluationReport, ring: Callable[[], list[tuple[float, float, float, float, float]]]
+                  ) -> tuple[Alert | None, bool]:
     opened_now = False
     stale = now - timedelta(hours=opts.stale_hours)
     for n, ev in enumerate(events):
@@ -369,7 +384,8 @@ def _apply_events(session: Session, now: datetime, opts: EvaluationOptions, meta
             if ended is not None and ended.at < stale:
                 continue  # an old episode that is already over: nothing to act on
             assert ev.level is not None
-            alert = _open(session, now, meta, ev.level, ev.episode_start or ev.at, imp, windows, policies)
+            alert = _open(session, now, meta, ev.level, _onset(sc, ring, ev.episode_start or ev.at), imp, windows,
+                          policies)
             opened_now = True
             report.opened.append(alert.id)
         elif alert is None:
@@ -537,8 +553,22 @@ def chart_data(session: Session, alert: Alert, now: datetime) -> ChartData | Non
     silence = silence_chart(session, target, now, len(pts))
     if silence is not None or len(pts) < 2:
         return silence
-    return ChartData([p.time for p in pts], [p.value for p in pts], [p.expected for p in pts],
-                     [p.lower for p in pts], [p.upper for p in pts], target.episode_started_at)
+    times = [p.time for p in pts]
+    e, lo, hi = chart_expectation(target, times, [p.expected for p in pts], [p.lower for p in pts],
+                                  [p.upper for p in pts])
+    return ChartData(times, [p.value for p in pts], e, lo, hi, target.episode_started_at)
+
+
+def chart_expectation(alert: Alert, times: list[datetime], expected: list[float | None],
+                      lower: list[float | None], upper: list[float | None]
+                      ) -> tuple[list[float | None], list[float | None], list[float | None]]:
+    """The expectation and band an alert's chart draws: the detector's, point by point, except
+    while the values have `levels.departed` from where the episode began (a shutdown): then
+    the episode is drawn against the expectation from before it (`levels.held_expectation`),
+    as its explanation measures it."""
+    if levels.departed(alert.value, alert.expected):
+        return levels.held_expectation(times, expected, lower, upper, alert.episode_started_at)
+    return expected, lower, upper
 
 
 def silence_chart(session: Session, alert: Alert, now: datetime, n_scored: int) -> ChartData | None:

@@ -116,7 +116,7 @@ def episode_chart(a: AlertDetail, pts: pd.DataFrame, r: views.Refs, lang: str, d
     if not pts.empty:
         gap = (a.report_gap.since, a.report_gap.until) if a.report_gap else None
         return ui.graph(figures.alert_episode(pts, title=title, unit=unit, level=a.level, lang=lang, dark=dark,
-                                              gap=gap))
+                                              gap=gap, episode_start=a.episode_started_at))
     where: dict[str, Any] = {}
     if a.entity_kind == "district":
         d = r.district_by_id(a.entity_id)

@@ -119,6 +119,25 @@ def test_alert_episode_marks_points_outside_the_band() -> None:
     assert list(outside.y) == [3.0]
 
 
+def test_alert_episode_marks_only_the_episodes_own_points_and_shades_the_episode() -> None:
+    # A point before the episode that left the band (history the detector judged ordinary)
+    # is drawn but not flagged in the alert's colour; the episode is shaded from its start.
+    times = pd.date_range("2025-03-01", periods=6, freq="h", tz="UTC")
+    pts = pd.DataFrame({"time": times, "value": [10.0, 12.5, 10.2, 3.0, 2.5, 10.1], "expected": [10.0] * 6,
+                        "lower": [9.0] * 6, "upper": [11.0] * 6})
+    start = times[3].to_pydatetime()
+    fig = figures.alert_episode(pts, title="电", unit="kWh", level="red", episode_start=start)
+    outside = [tr for tr in fig.data if tr.name == "红色"][0]
+    assert list(outside.y) == [3.0, 2.5]
+    rect, line = fig.layout.shapes
+    assert pd.Timestamp(rect.x0) == pd.Timestamp(start) and rect.fillcolor == WARNING_COLOURS["red"]
+    assert pd.Timestamp(line.x0) == pd.Timestamp(start)
+    # without the episode's start every point outside the band is marked, as before
+    plain = figures.alert_episode(pts, title="电", unit="kWh", level="red")
+    assert list([tr for tr in plain.data if tr.name == "红色"][0].y) == [12.5, 3.0, 2.5]
+    assert not plain.layout.shapes
+
+
 def test_alert_episode_of_a_silent_meter_shades_the_silence_to_its_end() -> None:
     times = pd.date_range("2025-03-01", periods=8, freq="15min", tz="UTC")
     pts = pd.DataFrame({"time": times, "value": [10.0] * 8, "expected": [None] * 8, "lower": [None] * 8,
