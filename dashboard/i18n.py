@@ -86,6 +86,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "event.notified": ("已通知", "Notified"),
     "event.signal_ended": ("数据恢复", "Signal ended"),
     "event.signal_recurred": ("异常再现", "Signal recurred"),
+    "event.relearned": ("按补齐的历史数据重新研判", "Re-judged on the history that arrived"),
     "event.level_raised": ("级别上调", "Level raised"),
     "event.level_lowered": ("级别下调", "Level lowered"),
     "event.assigned": ("已指派", "Assigned"),

@@ -312,6 +312,11 @@ def add_points(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         ON CONFLICT DO NOTHING"""), {c: [r[c] for r in rows] for c in cols})
 
 
+def drop_points(session: Session, alert_id: int, since: datetime) -> None:
+    """Forget an alert's chart points from `since` on (a re-learned series scores them anew)."""
+    session.execute(text("DELETE FROM alert_point WHERE alert_id = :a AND time >= :t"), {"a": alert_id, "t": since})
+
+
 def points(session: Session, alert_id: int) -> list[AlertPoint]:
     return list(session.scalars(select(AlertPoint).where(AlertPoint.alert_id == alert_id).order_by(AlertPoint.time)))
 

@@ -204,7 +204,11 @@ def _history_arrived(session: Session, states: dict[int, SeriesState], horizons:
     began there (a plant shut down since yesterday) was taken for its normal level in the
     warm-up: it would never be flagged. Such a series is scored again from `horizon` with a
     fresh detector, as if met for the first time (an episode over by then raises nothing, an
-    ongoing one its alert). Not while it has an active alert (that episode is being handled).
+    ongoing one its alert). Not while it has an active alert someone is handling (acknowledged,
+    assigned, escalated): an alert nobody has touched yet is re-judged with the series
+    (`_relearned_alert`), since the first, short learning may have raised it (the demo: a coke
+    plant's daily series first learned from six weeks, three of them days after a 10-day level
+    shift, expected a dip every Thursday and Friday and raised an alert on two ordinary days).
     """
     tz = detectors.LOCAL_TZ
     started = {i: t.astimezone(tz).date() for i, h in horizons.items()
@@ -216,7 +220,41 @@ def _history_arrived(session: Session, states: dict[int, SeriesState], horizons:
     # re-learning moves `learned_from` back and none repeats itself.
     first = repo.first_days(session, {i: horizons[i].astimezone(tz).date() + timedelta(days=1) for i in young})
     older = [i for i in young if i in first and first[i] < started[i]]
-    return {i for i in older if i not in active}
+    return {i for i in older if i not in active or untouched(active[i])}
+
+
+def _no_ring() -> list[tuple[float, float, float, float, float]]:
+    return []  # a re-learned batch holds the series' whole history
+
+
+def untouched(alert: Alert) -> bool:
+    """An alert the system raised that no person has acted on yet: open, not acknowledged,
+    assigned or given to a department."""
+    return (alert.state == State.open.value and alert.acknowledged_at is None and alert.assignee_user_id is None
+            and not alert.department)
+
+
+def _relearned_alert(session: Session, now: datetime, alert: Alert, tracker: levels.TrackerState,
+                     events: list[levels.LevelEvent], sc: scoring.Scored, report: EvaluationReport) -> list[levels.LevelEvent]:
+    """A series re-learned from its history while it had an untouched alert: the alert follows
+    what the re-learned detector finds *now*. If an episode is running at the end, its events
+    (from its start) are applied to the alert and the alert's start moves to the episode's
+    (`_onset` of it, with an event `relearned`); the older episodes the history holds are not
+    replayed on it. If none is running, the alert's signal ends at the last point (a blue one
+    closes itself as back to normal), unless it is a missing-report alert, whose own check
+    decides. Returns the events to apply."""
+    if tracker.level and tracker.episode_start is not None:
+        start = _onset(sc, _no_ring, tracker.episode_start)
+        if start != alert.episode_started_at:
+            _event(session, alert, "relearned", now, level=alert.level,
+                   detail={"episode_started_at": start.isoformat(),
+                           "was": alert.episode_started_at.isoformat()})
+            alert.episode_started_at = start
+        return [ev for ev in events if ev.at >= tracker.episode_start]
+    if "missing" not in (alert.checks or []):
+        _event(session, alert, "relearned", now, level=alert.level, detail={"episode_started_at": None})
+        _end_signal(session, alert, sc.at(len(sc.t) - 1), now, report)
+    return []
 
 
 def _ended_periods(t: np.ndarray, x: np.ndarray, frequency: str, now: datetime) -> tuple[np.ndarray, np.ndarray]:
@@ -289,14 +327,20 @@ def evaluate(session: Session, now: datetime, opts: EvaluationOptions | None = N
         tracker, events = _track(levels.TrackerState() if sid in relearn else levels.TrackerState.from_json(st.tracker),
                                  sc, imp, meta.good_direction, policy)
         alert = existing.get(sid)
+        relearned_alert = sid in relearn and alert is not None
+        if alert is not None and relearned_alert:
+            events = _relearned_alert(session, now, alert, tracker, events, sc, report)
         alert, opened_now = _apply_events(session, now, opts, meta, sc, events, tracker, alert, imp, windows,
                                           policies, rule_sets[sid], report, partial(scoring.ring_points, bank, k))
         if alert is not None:
             touched.append(alert.id)
-            if alert.state in ACTIVE:
+            if alert.state in ACTIVE or opened_now:  # (an episode found over in the batch that raised it, too)
                 _refresh_facts(alert, sc, rule_sets[sid], tracker)
             lo = sc.t[0] if not opened_now else -np.inf
             ring = scoring.ring_points(bank, k) if opened_now else []
+            if relearned_alert:  # the chart's last RING points as the re-learned detector scored them
+                lo = float(sc.t[max(0, len(sc.t) - scoring.RING)])
+                repo.drop_points(session, alert.id, _utc(lo))
             seen: set[float] = set()
             for t, x, e, h, s in [*ring, *zip(sc.t.tolist(), sc.x.tolist(), sc.expected.tolist(), sc.half.tolist(),
                                               sc.severity.tolist(), strict=True)]:

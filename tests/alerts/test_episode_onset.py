@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from backend.alerts import levels, service
 from backend.alerts.lifecycle import ACTIVE
-from backend.alerts.models import Alert
+from backend.alerts.models import Alert, AlertEvent
 from backend.observations import repository as obs_repo
 
 DAY = 86_400.0
@@ -120,3 +120,77 @@ def test_the_chart_of_a_shutdown_keeps_the_expectation_from_before_it(db_session
     # the stored points (the detector's own view) stay as scored: it had followed the plant down
     raw = {p.time: p.expected for p in service.repo.points(db_session, alert.id)}
     assert min(v for t, v in raw.items() if t >= now - timedelta(hours=12) and v is not None) < 300
+
+
+# A coke plant's daily output as the demo stored it (local days 20 September .. 28 November
+# 2026): a 10-day level shift over the National Day holiday, ordinary days before and after.
+COKE = [1997, 1921, 1916, 1884, 1868, 1936, 1968, 1994, 1907, 1975, 1922, 1237, 1242, 1235, 1236, 1206, 1200, 1153,
+        1191, 1243, 1157, 1974, 1940, 1923, 1993, 2000, 1907, 1915, 1979, 1888, 1930, 1878, 1913, 1913, 2021, 1955,
+        1883, 1943, 1961, 1933, 1969, 1902, 1907, 1894, 1902, 1955, 1976, 1903, 1928, 1965, 1975, 1945, 2025, 1874,
+        1931, 1873, 1952, 1892, 1966, 1950, 1850, 1948, 1942, 2000, 1946, 1894, 1893, 1943, 1936, 2016]
+COKE_FIRST = datetime(2026, 9, 19, 16, 0, tzinfo=UTC)  # local midnight of 20 September
+
+
+def test_an_untouched_alert_raised_by_a_short_learning_is_rejudged_when_the_history_arrives(
+        db_session: Session) -> None:
+    # First met with these ten weeks only, the series learns the holiday shift as a Thursday and
+    # Friday dip and flags ordinary Thursdays in November (the demo's alert #37). When the months
+    # before arrive, it is re-learned although it has an alert (nobody has touched it), and the
+    # re-learned detector finds nothing wrong at the end: the alert's signal ends.
+    d = db_session.execute(text("SELECT id FROM district ORDER BY id LIMIT 1")).scalar_one()
+    key = ("coke.output", "district", d)
+    sid = obs_repo.ensure_series(db_session, [key])[key]
+    obs_repo.write_observations(db_session, [obs_repo.ObservationRow(sid, COKE_FIRST + timedelta(days=k), float(v),
+                                                                     "test") for k, v in enumerate(COKE)],
+                                "period_observation", "Asia/Shanghai")
+    now = COKE_FIRST + timedelta(days=len(COKE), hours=2)
+    service.evaluate(db_session, now, series_ids=[sid])
+    (alert,) = _active(db_session, sid)
+    assert alert.episode_started_at > datetime(2026, 10, 20, tzinfo=UTC)  # a November "dip" that is not there
+    rng = np.random.default_rng(11)
+    older = [obs_repo.ObservationRow(sid, COKE_FIRST - timedelta(days=k), 1930.0 * (1 + 0.02 * rng.standard_normal()),
+                                     "test") for k in range(1, 200)]
+    # ... and the next day's figure, an ordinary one
+    obs_repo.write_observations(db_session, [*older, obs_repo.ObservationRow(sid, COKE_FIRST + timedelta(days=len(COKE)),
+                                                                          1950.0, "test")],
+                                "period_observation", "Asia/Shanghai")
+    later = now + timedelta(days=1)
+    report = service.evaluate(db_session, later, series_ids=[sid])
+    assert report.relearned == [sid]
+    db_session.refresh(alert)
+    assert alert.signal_ended_at is not None and alert.state not in ACTIVE, (alert.state, alert.explanation_zh)
+    kinds = [e.kind for e in db_session.execute(select(AlertEvent).where(AlertEvent.alert_id == alert.id)).scalars()]
+    assert "relearned" in kinds and "signal_ended" in kinds
+    assert _active(db_session, sid) == []
+
+
+def test_an_untouched_alert_on_a_real_episode_stays_through_the_relearning(db_session: Session) -> None:
+    # The shutdown is in the data the first evaluation has; the re-learned detector sees it too:
+    # the same alert stays open, from the same start, with no replayed history on its timeline.
+    now = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+    step = timedelta(minutes=15)
+    d = db_session.execute(text("SELECT id FROM district ORDER BY id LIMIT 1 OFFSET 1")).scalar_one()
+    key = ("power.consumption", "district", d)
+    sid = obs_repo.ensure_series(db_session, [key])[key]
+    n, down = 16 * 96, 20 * 4
+
+    def row(k: int) -> obs_repo.ObservationRow:
+        x = 1000.0 * (1 + 0.25 * math.sin(2 * math.pi * k / 96)) * (1 + 0.02 * np.random.default_rng(k).standard_normal())
+        return obs_repo.ObservationRow(sid, now - (n - 1 - k) * step, x * 0.03 if k >= n - down else x, "test")
+
+    obs_repo.write_observations(db_session, [row(k) for k in range(n - 5 * 96, n)], "observation", "Asia/Shanghai")
+    service.evaluate(db_session, now, series_ids=[sid])
+    (alert,) = _active(db_session, sid)
+    start = alert.episode_started_at
+    assert start >= now - (down + 2) * step
+    obs_repo.write_observations(db_session, [row(k) for k in range(0, n - 5 * 96)], "observation", "Asia/Shanghai")
+    later = now + step
+    obs_repo.write_observations(db_session, [obs_repo.ObservationRow(sid, later, 25.0, "test")], "observation",
+                                "Asia/Shanghai")
+    report = service.evaluate(db_session, later, series_ids=[sid])
+    assert report.relearned == [sid]
+    (same,) = _active(db_session, sid)
+    assert same.id == alert.id and same.signal_ended_at is None
+    assert abs((same.episode_started_at - start).total_seconds()) <= 2 * 3600, (same.episode_started_at, start)
+    kinds = [e.kind for e in db_session.execute(select(AlertEvent).where(AlertEvent.alert_id == alert.id)).scalars()]
+    assert "signal_ended" not in kinds and "signal_recurred" not in kinds, kinds
