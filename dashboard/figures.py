@@ -194,6 +194,23 @@ def _num(v: Any) -> float | None:
         return None
 
 
+def break_gaps(points: pd.DataFrame, factor: float = 3.0) -> pd.DataFrame:
+    """An empty row wherever the points have a hole (a step longer than `factor` times the
+    usual one), so that lines and the band stop there instead of bridging it (as in the
+    e-mail's chart). Frame: `time` and value columns, in time order."""
+    if len(points) < 3:
+        return points
+    times = pd.to_datetime(points["time"], utc=True)
+    steps = times.diff()
+    usual = steps.iloc[1:].median()
+    holes = steps > factor * usual
+    if usual <= pd.Timedelta(0) or not holes.any():
+        return points
+    fill = pd.DataFrame({"time": list(times[holes] - steps[holes] / 2)})
+    out = pd.concat([points.assign(time=times), fill], ignore_index=True)
+    return out.sort_values("time", kind="stable").reset_index(drop=True)
+
+
 def alert_episode(points: pd.DataFrame, *, title: str, unit: str, level: str, lang: str = "zh",
                   dark: bool = False, height: int = 280, gap: tuple[Any, Any] | None = None,
                   episode_start: Any = None) -> go.Figure:
@@ -210,8 +227,9 @@ def alert_episode(points: pd.DataFrame, *, title: str, unit: str, level: str, la
     unit = prefix + unit
     points = points.assign(**{c: pd.to_numeric(points[c], errors="coerce") / div
                               for c in ("value", "expected", "lower", "upper")})
+    points = break_gaps(points)
     data: list[dict[str, Any]] = []
-    band = points.dropna(subset=["lower", "upper"])
+    band = points if points[["lower", "upper"]].notna().all(axis=1).any() else points.iloc[0:0]
     if not band.empty:
         data += [
             {"type": "scatter", "x": _list(band["time"]), "y": _list(band["upper"]), "mode": "lines",

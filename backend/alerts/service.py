@@ -235,26 +235,35 @@ def untouched(alert: Alert) -> bool:
 
 
 def _relearned_alert(session: Session, now: datetime, alert: Alert, tracker: levels.TrackerState,
-                     events: list[levels.LevelEvent], sc: scoring.Scored, report: EvaluationReport) -> list[levels.LevelEvent]:
+                     sc: scoring.Scored, policies: dict[levels.Level, escalation.Policy],
+                     report: EvaluationReport) -> None:
     """A series re-learned from its history while it had an untouched alert: the alert follows
-    what the re-learned detector finds *now*. If an episode is running at the end, its events
-    (from its start) are applied to the alert and the alert's start moves to the episode's
-    (`_onset` of it, with an event `relearned`); the older episodes the history holds are not
-    replayed on it. If none is running, the alert's signal ends at the last point (a blue one
-    closes itself as back to normal), unless it is a missing-report alert, whose own check
-    decides. Returns the events to apply."""
+    what the re-learned detector finds *now*, not how it got there. The history's episodes, and
+    the rises and falls of the running one, are not replayed on it (a backfill re-learns a
+    series once per chunk, and replayed they wrote a raise and a fall into the timeline, and
+    mailed, every minute). If an episode is running at the end, the alert takes its start
+    (`_onset` of it, an event `relearned`) and its current level (one raise or fall, when it
+    differs), and a signal that had ended recurs. If none is running, the alert's signal ends
+    at the last point (a blue one closes itself as back to normal), unless it is a
+    missing-report alert, whose own check decides."""
     if tracker.level and tracker.episode_start is not None:
         start = _onset(sc, _no_ring, tracker.episode_start)
         if start != alert.episode_started_at:
             _event(session, alert, "relearned", now, level=alert.level,
-                   detail={"episode_started_at": start.isoformat(),
-                           "was": alert.episode_started_at.isoformat()})
+                   detail={"episode_started_at": start.isoformat(), "was": alert.episode_started_at.isoformat()})
             alert.episode_started_at = start
-        return [ev for ev in events if ev.at >= tracker.episode_start]
-    if "missing" not in (alert.checks or []):
+        if alert.signal_ended_at is not None:
+            alert.signal_ended_at = None
+            _event(session, alert, "signal_recurred", now, level=alert.level, detail={"relearned": True})
+        lvl = levels.Level(tracker.level)
+        if lvl > levels.Level.parse(alert.level):
+            _raise(session, alert, lvl, now, policies, report)
+        elif lvl < levels.Level.parse(alert.level):
+            _event(session, alert, "level_lowered", now, level=lvl.name, detail={"from": alert.level, "relearned": True})
+            alert.level = lvl.name
+    elif "missing" not in (alert.checks or []) and alert.signal_ended_at is None:
         _event(session, alert, "relearned", now, level=alert.level, detail={"episode_started_at": None})
         _end_signal(session, alert, sc.at(len(sc.t) - 1), now, report)
-    return []
 
 
 def _ended_periods(t: np.ndarray, x: np.ndarray, frequency: str, now: datetime) -> tuple[np.ndarray, np.ndarray]:
@@ -329,7 +338,8 @@ def evaluate(session: Session, now: datetime, opts: EvaluationOptions | None = N
         alert = existing.get(sid)
         relearned_alert = sid in relearn and alert is not None
         if alert is not None and relearned_alert:
-            events = _relearned_alert(session, now, alert, tracker, events, sc, report)
+            _relearned_alert(session, now, alert, tracker, sc, policies, report)
+            events = []
         alert, opened_now = _apply_events(session, now, opts, meta, sc, events, tracker, alert, imp, windows,
                                           policies, rule_sets[sid], report, partial(scoring.ring_points, bank, k))
         if alert is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -198,3 +199,24 @@ def test_the_largest_falls_panel_says_why_it_is_empty_when_last_year_is_not_cove
          "last_year_value": 100.0, "change": -20.0, "change_pct": -20.0}]})
     fig = top_falls_figure(ranked, top_frame(ranked, "zh"), "", "zh", False)
     assert list(fig.data[0].y) == ["甲企业"] and list(fig.data[0].x) == [-20.0]
+
+
+def _hole(v: float | None) -> bool:
+    return v is None or math.isnan(v)
+
+
+def test_alert_episode_stops_its_lines_at_a_hole_in_the_data() -> None:
+    # Two days of data, a day missing, then the episode: no straight line across the hole.
+    times = [*pd.date_range("2025-03-01", periods=8, freq="6h", tz="UTC"),
+             *pd.date_range("2025-03-04", periods=4, freq="6h", tz="UTC")]
+    pts = pd.DataFrame({"time": times, "value": [10.0] * 12, "expected": [10.0] * 12, "lower": [9.0] * 12,
+                        "upper": [11.0] * 12})
+    fig = figures.alert_episode(pts, title="电", unit="kWh", level="red")
+    values = [tr for tr in fig.data if tr.name == "数值"][0]
+    assert len(values.y) == 13 and _hole(values.y[8]), values.y
+    assert pd.Timestamp(values.x[8]) == pd.Timestamp("2025-03-03 09:00", tz="UTC")  # the middle of the hole
+    expected = [tr for tr in fig.data if tr.name == "预期"][0]
+    assert _hole(expected.y[8]) and not _hole(expected.y[7])
+    # evenly spaced points are left alone
+    assert len([tr for tr in figures.alert_episode(pts.iloc[:8], title="电", unit="kWh", level="red").data
+                if tr.name == "数值"][0].y) == 8
