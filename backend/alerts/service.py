@@ -249,7 +249,10 @@ def _relearned_alert(session: Session, now: datetime, alert: Alert, tracker: lev
     if tracker.level and tracker.episode_start is not None:
         start = _onset(sc, _no_ring, tracker.episode_start)
         if start != alert.episode_started_at:
+            was = detectors.stamp(alert.episode_started_at.astimezone(detectors.LOCAL_TZ))
+            new = detectors.stamp(start.astimezone(detectors.LOCAL_TZ))
             _event(session, alert, "relearned", now, level=alert.level,
+                   text=f"事件开始时间更正为 {new}（原为 {was}） / episode start corrected to {new} (was {was})",
                    detail={"episode_started_at": start.isoformat(), "was": alert.episode_started_at.isoformat()})
             alert.episode_started_at = start
         if alert.signal_ended_at is not None:
@@ -262,7 +265,9 @@ def _relearned_alert(session: Session, now: datetime, alert: Alert, tracker: lev
             _event(session, alert, "level_lowered", now, level=lvl.name, detail={"from": alert.level, "relearned": True})
             alert.level = lvl.name
     elif "missing" not in (alert.checks or []) and alert.signal_ended_at is None:
-        _event(session, alert, "relearned", now, level=alert.level, detail={"episode_started_at": None})
+        _event(session, alert, "relearned", now, level=alert.level,
+               text="按完整历史重新判断，当前未见异常 / judged again on the full history: nothing unusual now",
+               detail={"episode_started_at": None})
         _end_signal(session, alert, sc.at(len(sc.t) - 1), now, report)
 
 
