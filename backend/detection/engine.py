@@ -231,6 +231,9 @@ class DetectorConfig:
     # held-out half 3 points).  Simulator corpus 63.8 unclipped; 65.1 / 64.5 / 65.9 / 64.6
     # at 3 / 5 / 10 / 30 (docs/detection.md, "Level-shift memory").
     level_shift_clip: float = 10.0
+    # A daily series' seasonal slot is first set within this many spreads (gdev) of the level
+    # (0: unbounded; see the slot updates in SeriesBank.step).
+    first_slot_bound: float = 20.0
 
 
 def default_warmup(kind: int) -> int:
@@ -1224,10 +1227,18 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
             seen_j = st["csfx"][j, sf_off[j]] > 0
             st["sfx"][j, sf_off[j]] = _learn(st["sfx"][j, sf_off[j]], d, seen_j, lim[j, 2], cfg.season_alpha)
             st["csfx"][j, sf_off[j]] += 1
+        # A daily series' slot is first set no further than huber spreads (gdev) from the level:
+        # set from one gross outlier (a day delivered 4.5 times over) or one day inside an
+        # incident, it expected that every week for months, since a seen slot moves at most
+        # huber scales a visit (the demo: a coke plant "below its band" every Saturday from May
+        # to November; another "above" every Thursday). A real weekly shape is within a few
+        # spreads, which include it, and the later visits complete it.
+        bound = np.where((cfg.first_slot_bound > 0) & (st["kind"] == KIND_DAILY) & (gdev > 0),
+                         cfg.first_slot_bound * gdev, np.inf)
         for key_s, key_c, slot, col in (("s1", "c1", slot1, 1), ("s2", "c2", true2, 2)):
             dev = x - new_lvl[:, col]
             seen = st[key_c][rows, slot] > 0
-            upd = _learn(st[key_s][rows, slot], dev, seen, lim[:, col], cfg.season_alpha)
+            upd = _learn(st[key_s][rows, slot], np.clip(dev, -bound, bound), seen, lim[:, col], cfg.season_alpha)
             st[key_s][idx, slot[idx]] = upd[idx]
             st[key_c][idx, slot[idx]] += 1
     _cycle(st, cfg, t, x)
