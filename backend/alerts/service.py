@@ -242,8 +242,8 @@ def _relearned_alert(session: Session, now: datetime, alert: Alert, tracker: lev
     the rises and falls of the running one, are not replayed on it (a backfill re-learns a
     series once per chunk, and replayed they wrote a raise and a fall into the timeline, and
     mailed, every minute). If an episode is running at the end, the alert takes its start
-    (`_onset` of it, an event `relearned`) and its current level (one raise or fall, when it
-    differs), and a signal that had ended recurs. If none is running, the alert's signal ends
+    (`_onset` of it, an event `relearned`) and its level when that is higher (one raise), and a
+    signal that had ended recurs. If none is running, the alert's signal ends
     at the last point (a blue one closes itself as back to normal), unless it is a
     missing-report alert, whose own check decides."""
     if tracker.level and tracker.episode_start is not None:
@@ -258,12 +258,12 @@ def _relearned_alert(session: Session, now: datetime, alert: Alert, tracker: lev
         if alert.signal_ended_at is not None:
             alert.signal_ended_at = None
             _event(session, alert, "signal_recurred", now, level=alert.level, detail={"relearned": True})
+        # Raised when the re-learned level is higher; never lowered here: the verdict moves a
+        # little with each chunk of history (the demo's alert #3 went orange, yellow, orange,
+        # one chunk a minute), and lowering is left to the live evaluation's hysteresis.
         lvl = levels.Level(tracker.level)
         if lvl > levels.Level.parse(alert.level):
             _raise(session, alert, lvl, now, policies, report)
-        elif lvl < levels.Level.parse(alert.level):
-            _event(session, alert, "level_lowered", now, level=lvl.name, detail={"from": alert.level, "relearned": True})
-            alert.level = lvl.name
     elif "missing" not in (alert.checks or []) and alert.signal_ended_at is None:
         _event(session, alert, "relearned", now, level=alert.level,
                text="按完整历史重新判断，当前未见异常 / judged again on the full history: nothing unusual now",
