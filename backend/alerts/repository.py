@@ -312,9 +312,9 @@ def add_points(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         ON CONFLICT DO NOTHING"""), {c: [r[c] for r in rows] for c in cols})
 
 
-def drop_points(session: Session, alert_id: int, since: datetime) -> None:
-    """Forget an alert's chart points from `since` on (a re-learned series scores them anew)."""
-    session.execute(text("DELETE FROM alert_point WHERE alert_id = :a AND time >= :t"), {"a": alert_id, "t": since})
+def drop_points(session: Session, alert_id: int) -> None:
+    """Forget an alert's chart points (a re-learned series scores them anew)."""
+    session.execute(text("DELETE FROM alert_point WHERE alert_id = :a"), {"a": alert_id})
 
 
 def points(session: Session, alert_id: int) -> list[AlertPoint]:

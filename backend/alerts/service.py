@@ -266,7 +266,7 @@ def _relearned_alert(session: Session, now: datetime, alert: Alert, tracker: lev
             _raise(session, alert, lvl, now, policies, report)
     elif "missing" not in (alert.checks or []) and alert.signal_ended_at is None:
         _event(session, alert, "relearned", now, level=alert.level,
-               text="按完整历史重新判断，当前未见异常 / judged again on the full history: nothing unusual now",
+               text="按完整历史重新研判：当前不构成持续异常 / judged again on the full history: no ongoing episode now",
                detail={"episode_started_at": None})
         _end_signal(session, alert, sc.at(len(sc.t) - 1), now, report)
 
@@ -353,9 +353,12 @@ def evaluate(session: Session, now: datetime, opts: EvaluationOptions | None = N
                 _refresh_facts(alert, sc, rule_sets[sid], tracker)
             lo = sc.t[0] if not opened_now else -np.inf
             ring = scoring.ring_points(bank, k) if opened_now else []
-            if relearned_alert:  # the chart's last RING points as the re-learned detector scored them
-                lo = float(sc.t[max(0, len(sc.t) - scoring.RING)])
-                repo.drop_points(session, alert.id, _utc(lo))
+            if relearned_alert:
+                # The chart anew, as the re-learned detector scored it: the episode and the RING
+                # points before it (or the last RING points), one stretch with no holes.
+                first = int(np.searchsorted(sc.t, alert.episode_started_at.timestamp()))
+                lo = float(sc.t[max(0, min(first, len(sc.t) - 1) - scoring.RING)])
+                repo.drop_points(session, alert.id)
             seen: set[float] = set()
             for t, x, e, h, s in [*ring, *zip(sc.t.tolist(), sc.x.tolist(), sc.expected.tolist(), sc.half.tolist(),
                                               sc.severity.tolist(), strict=True)]:

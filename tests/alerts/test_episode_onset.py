@@ -203,3 +203,7 @@ def test_an_untouched_alert_on_a_real_episode_stays_through_the_relearning(db_se
     assert "signal_ended" not in kinds and "signal_recurred" not in kinds, kinds
     # the running episode's rises and falls are not replayed on the timeline at every re-learning
     assert kinds.count("level_raised") + kinds.count("level_lowered") <= 1, kinds
+    # the chart is the re-learned one: a day before the episode to the last point, no holes
+    times = [p.time for p in service.repo.points(db_session, alert.id)]
+    assert times[0] <= same.episode_started_at - timedelta(hours=23) and times[-1] == later
+    assert all(b - a == step for a, b in zip(times, times[1:], strict=False)), "holes in the chart"
