@@ -268,7 +268,10 @@ def _relearned_alert(session: Session, now: datetime, alert: Alert, tracker: lev
         _event(session, alert, "relearned", now, level=alert.level,
                text="按完整历史重新研判：当前不构成持续异常 / judged again on the full history: no ongoing episode now",
                detail={"episode_started_at": None})
-        _end_signal(session, alert, sc.at(len(sc.t) - 1), now, report)
+        # A blue alert is not closed by a re-learning: the next chunk of a backfill may find the
+        # episode again (the demo closed #34 and opened #39 for the same decline two minutes
+        # later). It closes at the first evaluation of new data that is not a re-learning.
+        _end_signal(session, alert, sc.at(len(sc.t) - 1), now, report, close_blue=False)
 
 
 def _ended_periods(t: np.ndarray, x: np.ndarray, frequency: str, now: datetime) -> tuple[np.ndarray, np.ndarray]:
@@ -347,6 +350,8 @@ def evaluate(session: Session, now: datetime, opts: EvaluationOptions | None = N
             events = []
         alert, opened_now = _apply_events(session, now, opts, meta, sc, events, tracker, alert, imp, windows,
                                           policies, rule_sets[sid], report, partial(scoring.ring_points, bank, k))
+        if alert is not None and not relearned_alert and alert.signal_ended_at is not None and not tracker.level:
+            _close_blue(session, alert, now)  # its signal ended in a re-learning, and new data agree
         if alert is not None:
             touched.append(alert.id)
             if alert.state in ACTIVE or opened_now:  # (an episode found over in the batch that raised it, too)
@@ -511,13 +516,19 @@ def _raise(session: Session, alert: Alert, lvl: levels.Level, now: datetime,
     report.raised.append(alert.id)
 
 
-def _end_signal(session: Session, alert: Alert, at: datetime, now: datetime, report: EvaluationReport) -> None:
+def _end_signal(session: Session, alert: Alert, at: datetime, now: datetime, report: EvaluationReport,
+                close_blue: bool = True) -> None:
     if alert.signal_ended_at is not None:
         return
     alert.signal_ended_at = at
     _event(session, alert, "signal_ended", now, level=alert.level, detail={"data_at": at.isoformat()})
     report.ended.append(alert.id)
-    # A watch-level (blue) alert nobody has touched closes itself when the data is back to normal.
+    if close_blue:
+        _close_blue(session, alert, now)
+
+
+def _close_blue(session: Session, alert: Alert, now: datetime) -> None:
+    """A watch-level (blue) alert nobody has touched closes itself when the data is back to normal."""
     if alert.peak_level == levels.Level.blue.name and alert.state == State.open.value:
         text = "数据已恢复正常，系统自动办结 / data back to normal, closed by the system"
         alert.state, alert.resolved_at, alert.countermeasures = State.resolved.value, now, text
