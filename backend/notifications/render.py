@@ -32,6 +32,19 @@ def _t(iso: str | None, tz: ZoneInfo) -> str:
     return datetime.fromisoformat(iso).astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
+def _period(iso: str | None, tz: ZoneInfo, frequency: str | None, en: bool) -> str:
+    """A data time as its period reads: 2026年10月 (Oct 2026) for a monthly figure, the day for a
+    daily one, the minute otherwise (a monthly figure is stamped 00:00 on the 1st)."""
+    if not iso:
+        return "—"
+    t = datetime.fromisoformat(iso).astimezone(tz)
+    if frequency == "month":
+        return t.strftime("%b %Y") if en else f"{t.year}年{t.month}月"
+    if frequency == "day":
+        return t.strftime("%Y-%m-%d")
+    return t.strftime("%Y-%m-%d %H:%M")
+
+
 def _num(v: Any) -> str:
     return "—" if v is None else fmt(float(v))
 
@@ -124,7 +137,7 @@ def _facts(c: dict[str, Any], language: str, tz: ZoneInfo) -> list[tuple[str, st
         ("Indicator" if en else "指标", c.get("indicator_en" if en else "indicator_zh", "")),
     ]
     if c.get("value") is not None:
-        when = _t(c["last_point_at"], tz) if c.get("last_point_at") else ""
+        when = _period(c["last_point_at"], tz, c.get("frequency"), en) if c.get("last_point_at") else ""
         at = (f" ({when})" if en else f"（{when}）") if when else ""
         rows.append(("Latest value" if en else "最新值", f"{_num(c.get('value'))} {unit}".strip() + at))
     if c.get("expected") is not None:
@@ -139,7 +152,7 @@ def _facts(c: dict[str, Any], language: str, tz: ZoneInfo) -> list[tuple[str, st
         rows.append(("Last report" if en else "最近一次报送", _t(c["last_point_at"], tz)))
     rows += [
         ("What fired" if en else "触发检查", fired),
-        ("Since" if en else "异常开始", _t(c.get("episode_started_at"), tz)),
+        ("Since" if en else "异常开始", _period(c.get("episode_started_at"), tz, c.get("frequency"), en)),
         ("Raised" if en else "预警时间", _t(c.get("opened_at"), tz)),
         ("Handle by" if en else "办结时限", _t(c.get("due_at"), tz)),
     ]

@@ -46,7 +46,7 @@ log = logging.getLogger("yunjian.notifications")
 
 # --- writing -------------------------------------------------------------------------------------
 _IND_SQL = sql_text(
-    "SELECT i.name_zh, i.name_en, u.name_zh, u.name_en FROM indicator i JOIN unit u ON u.code = i.unit_code "
+    "SELECT i.name_zh, i.name_en, u.name_zh, u.name_en, i.frequency FROM indicator i JOIN unit u ON u.code = i.unit_code "
     "WHERE i.code = :c")
 
 
@@ -58,7 +58,7 @@ def alert_context(session: Session, alert: Alert, kind: str, now: datetime, **ex
     ind = session.execute(_IND_SQL, {"c": alert.indicator_code}).one()
     c: dict[str, Any] = {
         "alert_id": alert.id, "kind": kind, "level": alert.level, "state": alert.state, "is_group": alert.is_group,
-        "indicator_zh": ind[0], "indicator_en": ind[1], "unit_zh": ind[2], "unit_en": ind[3],
+        "indicator_zh": ind[0], "indicator_en": ind[1], "unit_zh": ind[2], "unit_en": ind[3], "frequency": ind[4],
         "district_zh": districts.get(alert.district_id, (None, None))[0] if alert.district_id else None,
         "district_en": districts.get(alert.district_id, (None, None))[1] if alert.district_id else None,
         "park_zh": parks.get(alert.park_id, (None, None))[0] if alert.park_id else None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
@@ -98,6 +98,18 @@ def test_an_alert_mail_says_how_far_the_value_is_from_expected_and_when_it_was_m
     assert subj_en == "[RED alert] Binhe New Area: Grid load below expected (#7)"
     assert render.subject(_ctx(value=900.0), "zh") == "【红色预警】滨河新区 电网负荷异常偏高（#7）"
     assert render.subject(_ctx(value=700.0), "zh") == "【红色预警】滨河新区 电网负荷异常（#7）"  # inside the band
+
+
+def test_a_monthly_or_daily_figure_is_dated_by_its_period_not_by_midnight():
+    # A monthly figure is stored at 00:00 local on the 1st: the leader reads 2026年10月.
+    first = datetime(2026, 9, 30, 16, 0, tzinfo=UTC)  # 1 October 2026, 00:00 in Beijing
+    ctx = _ctx(frequency="month", last_point_at=first.isoformat(), episode_started_at=first.isoformat())
+    _s, body, page = render.render_alert(ctx, "zh", TZ, has_chart=False)
+    assert "最新值：309 兆瓦（2026年10月）" in body and "异常开始：2026年10月" in body and "00:00" not in body.split("预警时间")[0]
+    _s, body_en, _p = render.render_alert(ctx, "en", TZ, has_chart=False)
+    assert "(Oct 2026)" in body_en and "Since: Oct 2026" in body_en
+    _s, body_d, _p = render.render_alert({**ctx, "frequency": "day"}, "zh", TZ, has_chart=False)
+    assert "（2026-10-01）" in body_d and "异常开始：2026-10-01\n" in body_d + "\n"
 
 
 def test_a_growth_rate_mail_gives_the_deviation_in_percentage_points():
