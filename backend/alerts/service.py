@@ -243,9 +243,9 @@ def _relearned_alert(session: Session, now: datetime, alert: Alert, tracker: lev
     series once per chunk, and replayed they wrote a raise and a fall into the timeline, and
     mailed, every minute). If an episode is running at the end, the alert takes its start
     (`_onset` of it, an event `relearned`) and its level when that is higher (one raise), and a
-    signal that had ended recurs. If none is running, the alert's signal ends
-    at the last point (a blue one closes itself as back to normal), unless it is a
-    missing-report alert, whose own check decides."""
+    signal that had ended recurs. If none is running, the alert's signal ends at the last point,
+    unless it is a missing-report alert, whose own check decides; a blue one is closed later, by
+    the first evaluation of new data that is not a re-learning (see `evaluate`)."""
     if tracker.level and tracker.episode_start is not None:
         start = _onset(sc, _no_ring, tracker.episode_start)
         if start != alert.episode_started_at:
