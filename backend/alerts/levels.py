@@ -273,7 +273,7 @@ def held_expectation(times: list[datetime], expected: list[float | None], lower:
               if t.timestamp() < t0 and expected[k] is not None and lower[k] is not None and upper[k] is not None}
     if not before:
         return list(expected), list(lower), list(upper)
-    last = max(before)
+    first, last = min(before), max(before)
     secs = sorted(t.timestamp() for t in times)
     steps = [b - a for a, b in zip(secs, secs[1:], strict=False) if b > a]
     step = sorted(steps)[len(steps) // 2] if steps else DAY_S
@@ -286,7 +286,7 @@ def held_expectation(times: list[datetime], expected: list[float | None], lower:
         ref = before[last]
         if cycle is not None:
             back = ts - math.ceil((ts - t0 + 1e-6) / cycle) * cycle  # the same phase, before the start
-            while back >= min(before) - 1:
+            while back >= first - 1:
                 if round(back) in before:
                     ref = before[round(back)]
                     break

@@ -13,10 +13,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from backend.alerts import levels, service
-from backend.alerts.lifecycle import ACTIVE
-from backend.alerts.models import Alert, AlertEvent
+from backend.alerts.models import AlertEvent
 from backend.detection.engine import DetectorConfig
 from backend.observations import repository as obs_repo
+from tests.alerts.test_history_arrives_late import _active
 from tests.detection.test_first_visit import COKE, COKE_FIRST
 
 DAY = 86_400.0
@@ -67,10 +67,6 @@ def test_held_expectation_carries_the_cycle_from_before_the_episode() -> None:
 
 
 # --- through the evaluation ---------------------------------------------------------------------
-def _active(session: Session, sid: int) -> list[Alert]:
-    return [a for a in session.execute(select(Alert).where(Alert.series_id == sid)).scalars() if a.state in ACTIVE]
-
-
 def test_a_daily_drop_met_in_the_warm_up_is_dated_from_its_first_day(db_session: Session) -> None:
     # The demo's case (29 Nov 2026): a coke plant's output fell 29 % on 20 November; its daily
     # series was first met with a month of history, so the drop's first days were warm-up,
