@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from backend.detection import detectors
-from backend.detection.engine import FEATURES, DetectorConfig, SeriesBank
+from backend.detection.engine import FEATURES, STATE_REVISION, DetectorConfig, SeriesBank
 from backend.detection.rules import Result, TargetRule, ThresholdRule, YoYRule
 
 RING = 96
@@ -49,10 +49,11 @@ class Layout:
     """Byte layout of one series' state: (key, dtype, shape) in a fixed order."""
 
     fields: tuple[tuple[str, str, tuple[int, ...]], ...]
+    revision: int = STATE_REVISION
 
     @property
     def digest(self) -> str:
-        return hashlib.sha1(repr(self.fields).encode()).hexdigest()[:16]
+        return hashlib.sha1(repr((self.revision, self.fields)).encode()).hexdigest()[:16]
 
     @property
     def row_bytes(self) -> int:
@@ -60,6 +61,9 @@ class Layout:
 
 
 def layout(config: DetectorConfig) -> Layout:
+    """The state layout of ``config``'s detector: a saved state of another layout (or of another
+    ``engine.STATE_REVISION``) is not loaded, and its series is re-learned from its history
+    (`service._new_layout`)."""
     st = SeriesBank(1, config).st
     fields = [(k, v.dtype.str, tuple(v.shape[1:])) for k, v in sorted(st.items())]
     fields += [(k, np.dtype(float).str, (RING,)) for k in _RING_KEYS]

@@ -223,6 +223,18 @@ def _history_arrived(session: Session, states: dict[int, SeriesState], horizons:
     return {i for i in older if i not in active or untouched(active[i])}
 
 
+def _new_layout(states: dict[int, SeriesState], lay: scoring.Layout, active: dict[int, Alert]) -> set[int]:
+    """Series whose saved detector state is of another layout (a new detector version, see
+    `scoring.layout`): re-learned from their history now, as `_history_arrived` does, rather
+    than started cold on the new points (blind for their warm-up, and learned from too little:
+    a detector that changed what it learns, say how it reads a monthly series, would otherwise
+    keep what the old one had learned for ever). Not while a person handles their alert; those
+    start cold, and are re-learned once their alert is closed and older data are found."""
+    return {i for i, st in states.items()
+            if st.detector_state is not None and st.detector_layout != lay.digest
+            and (i not in active or untouched(active[i]))}
+
+
 def _no_ring() -> list[tuple[float, float, float, float, float]]:
     return []  # a re-learned batch holds the series' whole history
 
@@ -308,7 +320,8 @@ def evaluate(session: Session, now: datetime, opts: EvaluationOptions | None = N
     ids = [i for i in ids if i in metas]
     existing = repo.active_alerts_for_series(session, ids)
     horizons = {i: now - opts.history(metas[i].frequency) for i in ids}
-    relearn = _history_arrived(session, states, horizons, existing)
+    lay = scoring.layout(opts.detector)
+    relearn = _history_arrived(session, states, horizons, existing) | _new_layout(states, lay, existing)
     report.relearned = sorted(relearn)
     starts = {i: horizons[i] if i in relearn else (states[i].scored_until or horizons[i]) for i in ids}
     pts = repo.new_points(session, starts, now)
@@ -317,7 +330,6 @@ def evaluate(session: Session, now: datetime, opts: EvaluationOptions | None = N
     report.series = len(ids)
     if not ids:
         return report
-    lay = scoring.layout(opts.detector)
     blobs = [states[i].detector_state if states[i].detector_layout == lay.digest and i not in relearn else None
              for i in ids]
     bank = scoring.load_bank(blobs, opts.detector, lay,

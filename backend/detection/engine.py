@@ -109,6 +109,11 @@ YTDG_SETTLE = 5
 # as 累计同比 anyway), 0.01-0.38 on China's and synthetic 累计同比 and 当月同比 rates once
 # two years are kept.
 YTDG_SEASON = 0.5
+# Revision of what a detector state means.  Raised when a change makes states learned by
+# the previous version wrong to keep (not merely different): the alert path then re-learns
+# every series from its stored history (backend/alerts/scoring.layout).  2: a level with a
+# season may have been read as 累计同比 (YTDG_SEASON), and stays so once read.
+STATE_REVISION = 2
 # Raw figures a monthly series keeps (and every series until its interval is known), to be
 # re-read when it finds out what it is (see _reread).
 KEPT = 36
