@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from backend.detection import detectors
-from backend.detection.engine import FEATURES, STATE_REVISION, DetectorConfig, SeriesBank
+from backend.detection.engine import FEATURES, KIND_MONTHLY, STATE_REVISION, DetectorConfig, SeriesBank
 from backend.detection.rules import Result, TargetRule, ThresholdRule, YoYRule
 
 RING = 96
@@ -161,6 +161,7 @@ class Scored:
     last_year: np.ndarray | None = None  # same period a year earlier (NaN: unknown), for 同比 rules
     year_to_date: bool = False  # read as a 累计 total and judged on its monthly increments
     ytd_growth: bool = False  # a 累计同比 growth rate, judged on the monthly growth it implies
+    monthly: bool = False  # the detector reads the series as monthly
 
     def last_year_at(self, i: int) -> float | None:
         if self.last_year is None or not np.isfinite(self.last_year[i]):
@@ -242,7 +243,8 @@ def score_batch(bank: Bank, points: Sequence[tuple[np.ndarray, np.ndarray]], rul
         result.append(Scored(T[i, :m], X[i, :m], E[i, :m], H[i, :m], sev, ratios=R[i, :m], rule_fired=fired,
                              sustain=sustain, last_year=None if ly is None else np.asarray(ly, dtype=float),
                              year_to_date=bool(bank.bank.st["ytd"][i]),
-                             ytd_growth=bool(bank.bank.st["ytdg"][i])))
+                             ytd_growth=bool(bank.bank.st["ytdg"][i]),
+                             monthly=bool(bank.bank.st["kind"][i] == KIND_MONTHLY)))
     return result
 
 

@@ -261,10 +261,11 @@ def _relearned_alert(session: Session, now: datetime, alert: Alert, tracker: lev
     if tracker.level and tracker.episode_start is not None:
         start = _onset(sc, _no_ring, tracker.episode_start)
         if start != alert.episode_started_at:
-            was = detectors.stamp(alert.episode_started_at.astimezone(detectors.LOCAL_TZ))
-            new = detectors.stamp(start.astimezone(detectors.LOCAL_TZ))
+            old_t, new_t = (t.astimezone(detectors.LOCAL_TZ) for t in (alert.episode_started_at, start))
+            was, new = (detectors.stamp(t, sc.monthly) for t in (old_t, new_t))
+            was_en, new_en = (detectors.stamp(t, sc.monthly, en=True) for t in (old_t, new_t))
             _event(session, alert, "relearned", now, level=alert.level,
-                   text=f"事件开始时间更正为 {new}（原为 {was}） / episode start corrected to {new} (was {was})",
+                   text=f"事件开始时间更正为 {new}（原为 {was}） / episode start corrected to {new_en} (was {was_en})",
                    detail={"episode_started_at": start.isoformat(), "was": alert.episode_started_at.isoformat()})
             alert.episode_started_at = start
         if alert.signal_ended_at is not None:
@@ -587,24 +588,25 @@ def _refresh_facts(alert: Alert, sc: scoring.Scored, rules: scoring.RuleSet, tra
         # "Within the expected band, since ..." is not what an alert is about: say what the
         # episode's worst point was, then where the latest value is.
         xb, eb, hb = float(sc.x[best]), float(sc.expected[best]), float(sc.half[best])
-        zh, en = detectors.explain(xb, eb, eb - hb, eb + hb, tuple(merged), since, fired, *extra)
-        zh, en = _latest_back(zh, en, x, sc.at(last))
+        zh, en = detectors.explain(xb, eb, eb - hb, eb + hb, tuple(merged), since, fired, *extra, monthly=sc.monthly)
+        zh, en = _latest_back(zh, en, x, sc.at(last), sc.monthly)
     elif back and alert.explanation_zh and float(sc.severity[last]) < levels.SUBDAILY_POLICY.activation:
         # Nothing unusual in this batch: keep the sentence about the anomaly.
         zh, en = _latest_back(alert.explanation_zh.split(_LATEST_ZH)[0], alert.explanation_en.split(_LATEST_EN)[0],
-                              x, sc.at(last))
+                              x, sc.at(last), sc.monthly)
     else:
-        zh, en = detectors.explain(x, e, lo, hi, tuple(merged), since, fired, *extra, away)
+        zh, en = detectors.explain(x, e, lo, hi, tuple(merged), since, fired, *extra, away, monthly=sc.monthly)
     alert.explanation_zh, alert.explanation_en = zh, en
 
 
 _LATEST_ZH, _LATEST_EN = "；最新值 ", "; the latest value "
 
 
-def _latest_back(zh: str, en: str, value: float, at: datetime) -> tuple[str, str]:
-    when = detectors.stamp(at.astimezone(detectors.LOCAL_TZ))
+def _latest_back(zh: str, en: str, value: float, at: datetime, monthly: bool = False) -> tuple[str, str]:
+    local = at.astimezone(detectors.LOCAL_TZ)
+    when, when_en = detectors.stamp(local, monthly), detectors.stamp(local, monthly, en=True)
     return (f"{zh}{_LATEST_ZH}{detectors.fmt(value)}（{when}）已回到预期区间内",
-            f"{en}{_LATEST_EN}{detectors.fmt(value)} ({when}) is back within the expected band")
+            f"{en}{_LATEST_EN}{detectors.fmt(value)} ({when_en}) is back within the expected band")
 
 
 # --- charts -------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from backend.detection.engine import FEATURES, DetectorConfig, SeriesBank
+from backend.detection.engine import FEATURES, KIND_MONTHLY, DetectorConfig, SeriesBank
 from backend.detection.rules import Result, TargetRule, ThresholdRule, YoYRule, fmt
 
 # Calendar effects are Chinese: aware timestamps are read on Beijing wall-clock time.
@@ -91,8 +91,11 @@ def epoch_seconds(ts: dt.datetime) -> float:
     return (ts - _EPOCH).total_seconds()
 
 
-def stamp(ts: dt.datetime) -> str:
-    """A data time as the explanations write it: the date alone at midnight."""
+def stamp(ts: dt.datetime, monthly: bool = False, en: bool = False) -> str:
+    """A data time as the explanations write it: the date alone at midnight, a monthly
+    figure's as its month (2026年10月, Oct 2026; it is stamped on the 1st)."""
+    if monthly:
+        return ts.strftime("%b %Y") if en else f"{ts.year}年{ts.month}月"
     return ts.strftime("%Y-%m-%d") if (ts.hour, ts.minute) == (0, 0) else ts.strftime("%Y-%m-%d %H:%M")
 
 
@@ -107,6 +110,7 @@ def explain(
     year_to_date: bool = False,
     ytd_growth: bool = False,
     baseline: float | None = None,
+    monthly: bool = False,
 ) -> tuple[str, str]:
     """Chinese and English sentences: where the value sits against the band, what fired, since when.
 
@@ -116,6 +120,7 @@ def explain(
     where the episode began, for an episode whose values are still grossly away from it
     after the detector has adapted (a shutdown into its second day): the sentence measures
     the value against it, not against a band that has followed the plant down.
+    ``monthly``: the series is monthly, so "since" names a month, not its first day.
     """
     band_zh = f"预期 {fmt(expected)}, 区间 {fmt(lower)}–{fmt(upper)}"
     band_en = f"expected {fmt(expected)}, band {fmt(lower)}–{fmt(upper)}"
@@ -131,8 +136,8 @@ def explain(
     else:
         zh, en = f"在预期区间内 ({band_zh})", f"within the expected band ({band_en})"
     if since is not None:
-        zh += f"，自 {stamp(since)} 起"
-        en += f", since {stamp(since)}"
+        zh += f"，自 {stamp(since, monthly)} 起"
+        en += f", since {stamp(since, monthly, en=True)}"
     if checks:
         zh += "；触发：" + "、".join(CHECK_NAMES_ZH.get(c, c) for c in checks)
         en += "; fired: " + ", ".join(CHECK_NAMES_EN.get(c, c) for c in checks)
@@ -199,7 +204,8 @@ class StreamingDetector:
             self._since = None
         st = self._bank.st
         zh, en = explain(
-            float(value), expected, lower, upper, checks, self._since, fired, bool(st["ytd"][0]), bool(st["ytdg"][0])
+            float(value), expected, lower, upper, checks, self._since, fired, bool(st["ytd"][0]), bool(st["ytdg"][0]),
+            monthly=bool(st["kind"][0] == KIND_MONTHLY),
         )
         return Score(
             timestamp,

@@ -151,6 +151,9 @@ def test_a_monthly_series_is_learned_from_its_years_not_its_last_three_weeks(db_
     assert report.points == len(months)
     alerts = _active(db_session, sid)
     assert len(alerts) == 1 and alerts[0].episode_started_at == months[-1].astimezone(UTC)
+    # A monthly figure is named by its month (it is stamped on the 1st, 00:00 Beijing time).
+    assert "自 2026年10月 起" in alerts[0].explanation_zh, alerts[0].explanation_zh
+    assert "since Oct 2026" in alerts[0].explanation_en, alerts[0].explanation_en
 
 
 def test_todays_partial_figure_of_a_daily_series_waits_for_the_day_to_end(db_session: Session) -> None:
@@ -192,5 +195,8 @@ def test_an_alert_whose_latest_value_is_back_says_what_the_anomaly_was(db_sessio
     alerts = _active(db_session, sid)
     assert len(alerts) == 1 and alerts[0].episode_started_at == months[-2].astimezone(UTC)
     zh, en = alerts[0].explanation_zh, alerts[0].explanation_en
-    assert zh.startswith("低于预期区间") and "已回到预期区间内" in zh and "（2026-10-01）" in zh, zh
+    # Monthly figures are named by their month (they are stamped on the 1st, 00:00).
+    assert zh.startswith("低于预期区间") and "已回到预期区间内" in zh, zh
+    assert "自 2026年9月 起" in zh and "（2026年10月）" in zh, zh
     assert en.startswith("below the expected band") and "is back within the expected band" in en, en
+    assert "since Sep 2026" in en and "(Oct 2026)" in en, en
