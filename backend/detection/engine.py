@@ -1134,10 +1134,14 @@ def _step(st: dict[str, np.ndarray], cfg: DetectorConfig, t: np.ndarray, x_raw: 
     # (the 2020 collapse in a February the festival had left) counts in full.  On 31
     # provinces' monthly power use: 13 of the 36 other alarms were such months.
     moved = np.zeros(m, dtype=bool)
-    if cfg.calendar and cfg.sf_move_damp > 1.0 and (st["kind"] == KIND_MONTHLY).any():
-        sf_now = true2 >= 12
-        other = np.where(sf_now, true2 - 12, true2 + 12)
-        moved = (st["kind"] == KIND_MONTHLY) & seasonal & (st["c2"][rows, true2] == 0) & (st["c2"][rows, other] > 0)
+    mon_cal = (st["kind"] == KIND_MONTHLY) & seasonal
+    if cfg.calendar and cfg.sf_move_damp > 1.0 and mon_cal.any():
+        # A monthly calendar slot is month + 12 x (festival in it); other series' slots
+        # (day type x time of day) run to N_SLOTS2 and are not looked at.
+        mslot2 = np.where(mon_cal, true2, 0)
+        sf_now = mslot2 >= 12
+        other = (mslot2 + 12) % 24
+        moved = mon_cal & (st["c2"][rows, mslot2] == 0) & (st["c2"][rows, other] > 0)
         moved &= np.where(sf_now, z < 0, z > 0)
         z = np.where(moved, z / cfg.sf_move_damp, z)
     # --- features ---------------------------------------------------------------
