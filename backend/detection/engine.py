@@ -785,16 +785,13 @@ def _seasonal_share(st: dict[str, np.ndarray], rows: np.ndarray, logs: np.ndarra
         m = tk[ok].astype("datetime64[s]").astype("datetime64[M]").astype(np.int64)
         y, mo = m // 12, m % 12
         v = np.log(xk[ok]) if logs[k] else xk[ok]
-        dev = np.empty_like(v)
-        years = np.unique(y)
-        for yy in years:
-            dev[y == yy] = v[y == yy] - v[y == yy].mean()
-        full = [yy for yy in years if (y == yy).sum() >= 2]
+        _, year_of, per_year = np.unique(y, return_inverse=True, return_counts=True)
+        dev = v - (np.bincount(year_of, v) / per_year)[year_of]
         total = float((dev * dev).sum())
-        if len(full) < 2 or total <= 0:
+        if (per_year >= 2).sum() < 2 or total <= 0:
             continue
-        means = np.array([dev[mo == j].mean() for j in mo])
-        out[k] = float((means * means).sum()) / total
+        month_mean = np.bincount(mo, dev, minlength=12) / np.maximum(np.bincount(mo, minlength=12), 1)
+        out[k] = float((month_mean[mo] ** 2).sum()) / total
     return out
 
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from backend.alerts.escalation import POSITION_ZH
 from backend.alerts.levels import LEVEL_HEX, LEVEL_ZH, Level
 from backend.alerts.lifecycle import STATE_ZH, State
-from backend.detection.detectors import CHECK_NAMES_EN, CHECK_NAMES_ZH
+from backend.detection.detectors import CHECK_NAMES_EN, CHECK_NAMES_ZH, stamp
 from backend.detection.rules import fmt
 
 CHART_CID = "episode-chart"
@@ -39,7 +39,7 @@ def _period(iso: str | None, tz: ZoneInfo, frequency: str | None, en: bool) -> s
         return "—"
     t = datetime.fromisoformat(iso).astimezone(tz)
     if frequency == "month":
-        return t.strftime("%b %Y") if en else f"{t.year}年{t.month}月"
+        return stamp(t, monthly=True, en=en)
     if frequency == "day":
         return t.strftime("%Y-%m-%d")
     return t.strftime("%Y-%m-%d %H:%M")
